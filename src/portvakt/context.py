@@ -1,0 +1,29 @@
+"""The request-independent facts a core call needs: who, from where, through which door."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from portvakt.domain import Door
+from portvakt.ports import Clock, SecretBox
+from portvakt.settings import Settings
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    settings: Settings
+    clock: Clock
+    box: SecretBox
+    door: Door
+    ip: str | None = None
+    user_agent: str | None = None
+    actor: str | None = None  # operator or user name for audit; None = the person themself
+
+    def now(self) -> datetime:
+        return self.clock.now()

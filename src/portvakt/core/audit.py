@@ -1,0 +1,89 @@
+"""Audit events: one row per security-relevant action (LOG-01). Never pass secrets here."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portvakt.context import Context
+from portvakt.store.models import AuditEvent
+
+log = logging.getLogger("portvakt.audit")
+
+
+class Event(enum.StrEnum):
+    SIGNIN_PASSWORD_FAILED = "signin.password_failed"
+    SIGNIN_PASSWORD_OK = "signin.password_ok"
+    SIGNIN_SUCCEEDED = "signin.succeeded"
+    SIGNIN_FAILED = "signin.failed"
+    SIGNIN_THROTTLED = "signin.throttled"
+    FACTOR_FAILED = "factor.failed"
+    FACTOR_REPLAY = "factor.replay"
+    FACTOR_LOCKED = "factor.locked"
+    FACTOR_BLOCKED = "factor.blocked"
+    FACTOR_UNLOCKED = "factor.unlocked"
+    STEP_UP = "signin.step_up"
+    ENROLLMENT_SKIPPED = "enrollment.skipped"
+    METHOD_ADDED = "method.added"
+    METHOD_RENAMED = "method.renamed"
+    METHOD_DEFAULT = "method.default_changed"
+    METHOD_REMOVED = "method.removed"
+    METHODS_RESET = "method.reset"
+    DEVICE_REMEMBERED = "device.remembered"
+    DEVICE_REVOKED = "device.revoked"
+    SIGNOUT = "session.signout"
+    SIGNOUT_EVERYWHERE = "session.signout_everywhere"
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    USER_DELETED = "user.deleted"
+    USER_IMPORTED = "user.imported"
+    PASSWORD_CHANGED = "user.password_changed"
+
+
+SIGNIN_EVENTS = (
+    Event.SIGNIN_SUCCEEDED.value,
+    Event.SIGNIN_FAILED.value,
+    Event.SIGNIN_PASSWORD_FAILED.value,
+    Event.FACTOR_LOCKED.value,
+)
+
+
+def record(  # noqa: PLR0913 - keyword-only audit fields, one per column
+    session: Session,
+    ctx: Context,
+    event: Event,
+    *,
+    outcome: str = "success",
+    user_id: int | None = None,
+    method: str | None = None,
+    credential_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=ctx.now(),
+            event=event.value,
+            outcome=outcome,
+            user_id=user_id,
+            actor=ctx.actor,
+            door=ctx.door.value,
+            ip=ctx.ip,
+            user_agent=(ctx.user_agent or "")[:300] or None,
+            method=method,
+            credential_id=credential_id,
+            details=details or {},
+        )
+    )
+    log.info(
+        "audit %s outcome=%s user_id=%s door=%s ip=%s",
+        event.value,
+        outcome,
+        user_id,
+        ctx.door.value,
+        ctx.ip,
+    )

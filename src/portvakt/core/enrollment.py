@@ -1,0 +1,177 @@
+"""Adding, confirming, renaming, defaulting and removing methods.
+
+A new credential is ``pending`` until the person proves it works with one valid response
+(OTP-08); the step used to confirm counts as used, so it cannot sign in again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from portvakt.context import Context
+from portvakt.core import ratelimit, sessions
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.core.credentials import open_view, seal
+from portvakt.domain import CredentialState
+from portvakt.errors import Conflict, Denied, Invalid, NotFound, Throttled
+from portvakt.methods.base import FactorResponse
+from portvakt.store.models import Credential
+from portvakt.store.repos import credentials, users
+
+MAX_LABEL = 64
+CONFIRM_TRIES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDisplay:
+    credential_id: int
+    kind: str
+    label: str
+    display: dict[str, str]
+
+
+def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str) -> int:
+    """Create a pending credential (replacing an older pending one of the same kind)."""
+    if kind not in core.knobs.allowed_kinds or kind not in core.registry:
+        raise Invalid("kind_not_allowed")
+    method = core.registry.get(kind)
+    with core.store.write() as s:
+        user = users.by_id(s, user_id)
+        if user is None:
+            raise NotFound("user_not_found")
+        s.execute(
+            delete(Credential).where(
+                Credential.user_id == user_id,
+                Credential.kind == kind,
+                Credential.state == CredentialState.PENDING.value,
+            )
+        )
+        step = method.begin_enrollment(ctx, users.to_ref(user))
+        row = Credential(
+            user_id=user_id,
+            kind=kind,
+            label=clean_label(label),
+            state=CredentialState.PENDING.value,
+            is_default=False,
+            params=step.params,
+            created_at=ctx.now(),
+        )
+        seal(ctx, row, step.secret)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def pending_display(
+    core: Core, ctx: Context, *, user_id: int, credential_id: int
+) -> PendingDisplay:
+    with core.store.read() as s:
+        row = credentials.get(s, user_id, credential_id)
+        user = users.by_id(s, user_id)
+        if row is None or user is None or row.state != CredentialState.PENDING.value:
+            raise NotFound("enrollment_not_found")
+        view = open_view(ctx, row)
+        display = core.registry.get(row.kind).enrollment_display(ctx, users.to_ref(user), view)
+        return PendingDisplay(credential_id=row.id, kind=row.kind, label=row.label, display=display)
+
+
+def confirm(core: Core, ctx: Context, *, user_id: int, credential_id: int, code: str) -> str:
+    """Activate a pending credential with one valid response; returns its kind."""
+    with core.store.write() as s:
+        row = credentials.get(s, user_id, credential_id)
+        if row is None or row.state != CredentialState.PENDING.value:
+            raise NotFound("enrollment_not_found")
+        tries = ratelimit.hit(s, f"enroll:{row.id}", now=ctx.now(), window=3600)
+        method = core.registry.get(row.kind)
+        cleaned = method.normalise_response(code)
+        verdict = None
+        if cleaned is not None and tries <= CONFIRM_TRIES:
+            verdict = method.verify(ctx, open_view(ctx, row), FactorResponse(code=cleaned))
+        if verdict is not None and verdict.ok:
+            has_default = any(
+                c.is_default for c in credentials.for_user(s, user_id, active_only=True)
+            )
+            row.state = CredentialState.ACTIVE.value
+            row.counter = verdict.counter
+            row.is_default = not has_default
+            row.last_used_at = ctx.now()
+            ratelimit.reset(s, f"enroll:{row.id}")
+            record(
+                s, ctx, Event.METHOD_ADDED, user_id=user_id, method=row.kind, credential_id=row.id
+            )
+            return row.kind
+    if tries > CONFIRM_TRIES:
+        raise Throttled("enrollment_tries", retry_after=3600)
+    raise Denied("wrong_code")
+
+
+def rename(core: Core, ctx: Context, *, user_id: int, credential_id: int, label: str) -> None:
+    new_label = clean_label(label)
+    with core.store.write() as s:
+        row = _active(s, user_id, credential_id)
+        row.label = new_label
+        record(s, ctx, Event.METHOD_RENAMED, user_id=user_id, method=row.kind, credential_id=row.id)
+
+
+def set_default(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> None:
+    with core.store.write() as s:
+        target = _active(s, user_id, credential_id)
+        for row in credentials.for_user(s, user_id, active_only=True):
+            row.is_default = row.id == target.id
+        record(
+            s,
+            ctx,
+            Event.METHOD_DEFAULT,
+            user_id=user_id,
+            method=target.kind,
+            credential_id=target.id,
+        )
+
+
+def remove(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> None:
+    """Delete a method. The last one stays while policy requires two-factor sign-in."""
+    with core.store.write() as s:
+        target = _active(s, user_id, credential_id)
+        active = credentials.for_user(s, user_id, active_only=True)
+        if len(active) == 1 and core.knobs.mfa_required:
+            raise Conflict("last_method")
+        s.delete(target)
+        if target.is_default:
+            rest = [r for r in active if r.id != target.id]
+            if rest:
+                rest[0].is_default = True
+        record(
+            s,
+            ctx,
+            Event.METHOD_REMOVED,
+            user_id=user_id,
+            method=target.kind,
+            credential_id=target.id,
+        )
+
+
+def reset_all(core: Core, ctx: Context, *, user_id: int) -> int:
+    """Helpdesk/operator: remove every method, sign-out everywhere, forget devices."""
+    with core.store.write() as s:
+        count = s.execute(delete(Credential).where(Credential.user_id == user_id)).rowcount  # type: ignore[attr-defined]
+        sessions.revoke_all(s, user_id)
+        record(s, ctx, Event.METHODS_RESET, user_id=user_id, details={"removed": count})
+        return int(count or 0)
+
+
+def clean_label(label: str) -> str:
+    cleaned = " ".join(label.split())
+    if not cleaned or len(cleaned) > MAX_LABEL or not cleaned.isprintable():
+        raise Invalid("invalid_label")
+    return cleaned
+
+
+def _active(s: Session, user_id: int, credential_id: int) -> Credential:
+    row = credentials.get(s, user_id, credential_id)
+    if row is None or row.state != CredentialState.ACTIVE.value:
+        raise NotFound("method_not_found")
+    return row

@@ -1,0 +1,94 @@
+"""What the Security info page shows, and step-up (a fresh second factor for sensitive changes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from portvakt.context import Context
+from portvakt.core import sessions
+from portvakt.core.audit import SIGNIN_EVENTS, Event, record
+from portvakt.core.base import Core
+from portvakt.core.factor import check_code
+from portvakt.domain import AuditEntry, CredentialView
+from portvakt.errors import Denied, NotFound
+from portvakt.store.models import RememberedDevice
+from portvakt.store.repos import audit, credentials
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityInfo:
+    methods: list[CredentialView]
+    signins: list[AuditEntry]
+    devices: list[DeviceView]
+
+
+def security_info(core: Core, ctx: Context, *, user_id: int) -> SecurityInfo:
+    with core.store.read() as s:
+        methods = [
+            credentials.to_view(r) for r in credentials.for_user(s, user_id, active_only=True)
+        ]
+        signins = audit.recent_for_user(s, user_id, SIGNIN_EVENTS, limit=20)
+        rows = s.scalars(
+            select(RememberedDevice)
+            .where(RememberedDevice.user_id == user_id, RememberedDevice.expires_at > ctx.now())
+            .order_by(RememberedDevice.created_at.desc())
+        )
+        devices = [
+            DeviceView(
+                id=r.id,
+                created_at=r.created_at,
+                expires_at=r.expires_at,
+                last_used_at=r.last_used_at,
+                ip=r.ip,
+                user_agent=r.user_agent,
+            )
+            for r in rows
+        ]
+    return SecurityInfo(methods=methods, signins=signins, devices=devices)
+
+
+def is_fresh(ctx: Context, view: sessions.SessionView, *, has_methods: bool) -> bool:
+    """Step-up rule: a second factor within ``step_up_minutes``. Someone with no method yet
+    cannot prove one, so a password sign-in within the same window counts instead."""
+    limit = ctx.now() - timedelta(minutes=ctx.settings.step_up_minutes)
+    if has_methods:
+        return view.factor_at is not None and view.factor_at >= limit
+    return view.created_at >= limit
+
+
+def step_up(core: Core, ctx: Context, view: sessions.SessionView, *, kind: str, code: str) -> None:
+    """Prove a second factor again inside a signed-in session."""
+    with core.store.write() as s:
+        outcome = check_code(s, core, ctx, user_id=view.user.id, kind=kind, raw_code=code)
+        if outcome.ok:
+            record(s, ctx, Event.STEP_UP, user_id=view.user.id, method=kind)
+    if outcome.throttled is not None:
+        raise outcome.throttled
+    if not outcome.ok:
+        raise Denied("wrong_code")
+    sessions.mark_factor(core, ctx, view.id, kind)
+
+
+def revoke_device(core: Core, ctx: Context, *, user_id: int, device_id: int) -> None:
+    with core.store.write() as s:
+        result = s.execute(
+            delete(RememberedDevice).where(
+                RememberedDevice.id == device_id, RememberedDevice.user_id == user_id
+            )
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFound("device_not_found")
+        record(s, ctx, Event.DEVICE_REVOKED, user_id=user_id, details={"device_id": device_id})

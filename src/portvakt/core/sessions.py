@@ -1,0 +1,158 @@
+"""Browser sessions and remembered devices. Cookie values are 256-bit random tokens; only
+their hashes are stored (SES-01), so a database leak does not leak sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portvakt.context import Context
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.crypto import random
+from portvakt.crypto.hashing import sha256_hex
+from portvakt.domain import UserRef
+from portvakt.store.models import RememberedDevice, WebSession
+from portvakt.store.repos import users
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    id: str
+    user: UserRef
+    created_at: datetime
+    factor_at: datetime | None
+    method: str | None
+    remembered: bool
+
+
+def create(
+    session: Session,
+    ctx: Context,
+    *,
+    user_id: int,
+    method: str | None,
+    factor: bool,
+    remembered: bool = False,
+) -> str:
+    """Start a new session (always a new id: SES-02 rotation); returns the cookie value."""
+    token = random.token()
+    now = ctx.now()
+    session.add(
+        WebSession(
+            id=sha256_hex(token),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            factor_at=now if factor else None,
+            method=method,
+            remembered=remembered,
+            ip=ctx.ip,
+            user_agent=(ctx.user_agent or "")[:300] or None,
+        )
+    )
+    return token
+
+
+def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
+    """The live session for a cookie value, enforcing idle and absolute timeouts server-side
+    (SES-04). Expired sessions are deleted."""
+    if not token or len(token) > 100:
+        return None
+    settings = ctx.settings
+    now = ctx.now()
+    with core.store.read() as s:
+        row = s.get(WebSession, sha256_hex(token))
+        if row is None:
+            return None
+        user = users.by_id(s, row.user_id)
+        idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+        old = now - row.created_at > timedelta(hours=settings.session_absolute_hours)
+        view = None
+        if user is not None and not user.disabled and not idle and not old:
+            view = SessionView(
+                id=row.id,
+                user=users.to_ref(user),
+                created_at=row.created_at,
+                factor_at=row.factor_at,
+                method=row.method,
+                remembered=row.remembered,
+            )
+        stale_touch = now - row.last_seen_at > TOUCH_EVERY
+    if view is None:
+        with core.store.write() as s:
+            s.execute(delete(WebSession).where(WebSession.id == sha256_hex(token)))
+        return None
+    if stale_touch:
+        with core.store.write() as s:
+            row = s.get(WebSession, view.id)
+            if row is not None:
+                row.last_seen_at = now
+    return view
+
+
+def mark_factor(core: Core, ctx: Context, session_id: str, method: str) -> None:
+    with core.store.write() as s:
+        row = s.get(WebSession, session_id)
+        if row is not None:
+            row.factor_at = ctx.now()
+            row.method = method
+
+
+def end(core: Core, ctx: Context, view: SessionView) -> None:
+    with core.store.write() as s:
+        s.execute(delete(WebSession).where(WebSession.id == view.id))
+        record(s, ctx, Event.SIGNOUT, user_id=view.user.id)
+
+
+def end_everywhere(core: Core, ctx: Context, user_id: int) -> None:
+    """Sign out every browser and forget every remembered device of this person."""
+    with core.store.write() as s:
+        revoke_all(s, user_id)
+        record(s, ctx, Event.SIGNOUT_EVERYWHERE, user_id=user_id)
+
+
+def revoke_all(session: Session, user_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    session.execute(delete(RememberedDevice).where(RememberedDevice.user_id == user_id))
+
+
+# -- remembered devices ------------------------------------------------------------------------
+
+
+def remember_device(session: Session, ctx: Context, *, user_id: int, days: int) -> str:
+    token = random.token()
+    now = ctx.now()
+    session.add(
+        RememberedDevice(
+            user_id=user_id,
+            token_hash=ctx.box.keyed_hash(token.encode(), purpose="device"),
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+            ip=ctx.ip,
+            user_agent=(ctx.user_agent or "")[:300] or None,
+        )
+    )
+    record(session, ctx, Event.DEVICE_REMEMBERED, user_id=user_id, details={"days": days})
+    return token
+
+
+def device_is_remembered(
+    session: Session, ctx: Context, *, user_id: int, token: str | None
+) -> bool:
+    if not token or len(token) > 100:
+        return False
+    row = session.scalars(
+        select(RememberedDevice).where(
+            RememberedDevice.token_hash == ctx.box.keyed_hash(token.encode(), purpose="device")
+        )
+    ).first()
+    if row is None or row.user_id != user_id or row.expires_at <= ctx.now():
+        return False
+    row.last_used_at = ctx.now()
+    return True

@@ -1,0 +1,247 @@
+"""The sign-in transaction: password → (activation | second factor) → session.
+
+A sign-in in progress is a server-side ``SignIn`` row keyed by the hash of a random token the
+browser holds; it expires after ``signin_ttl_seconds``. Finishing it deletes the row and opens a
+brand-new session (a new id: SES-02).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from portvakt.context import Context
+from portvakt.core import ratelimit, sessions
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.core.factor import check_code
+from portvakt.crypto import random
+from portvakt.crypto.hashing import sha256_hex
+from portvakt.directory.base import normalise_username
+from portvakt.domain import SignInStage, UserRef
+from portvakt.errors import Denied, Invalid, NotFound, Throttled
+from portvakt.policy.engine import Decision, PolicyInput, decide
+from portvakt.store.models import SignIn
+from portvakt.store.repos import credentials, users
+
+INVALID_CREDENTIALS = "invalid_credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    stage: SignInStage
+    signin_token: str | None = None  # cookie for the sign-in in progress
+    session_token: str | None = None  # cookie for the new session once DONE
+    device_token: str | None = None  # cookie for a newly remembered device
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSignIn:
+    id: str
+    user: UserRef
+    stage: SignInStage
+    decision: Decision
+    pending_credential_id: int | None
+
+
+def submit_password(
+    core: Core, ctx: Context, *, username: str, password: str, device_token: str | None
+) -> Progress:
+    """Step 1. Unknown user, wrong password and disabled account all give the same
+    ``Denied(invalid_credentials)`` in about the same time (RL-06)."""
+    try:
+        name = normalise_username(username)
+    except Invalid:
+        name = username.strip().casefold()[:64]
+    _check_password_budget(core, ctx, name)
+    found = core.directory.authenticate(name, password) if name else None
+    if found is None or found.user.disabled:
+        with core.store.write() as s:
+            ratelimit.hit(s, _account_key(name), now=ctx.now(), window=_window(ctx))
+            reason = "disabled" if found is not None else "wrong_password_or_unknown"
+            user_id = found.user.id if found is not None else None
+            record(
+                s,
+                ctx,
+                Event.SIGNIN_PASSWORD_FAILED,
+                outcome="failure",
+                user_id=user_id,
+                details={"reason": reason},
+            )
+        raise Denied(INVALID_CREDENTIALS)
+    user = found.user
+    with core.store.write() as s:
+        ratelimit.reset(s, _account_key(name))
+        row = users.by_id(s, user.id)
+        if found.new_hash is not None and row is not None:
+            row.password_hash = found.new_hash
+        remembered = sessions.device_is_remembered(s, ctx, user_id=user.id, token=device_token)
+        decision = _decide(core, ctx, s, user.id, remembered=remembered)
+        record(s, ctx, Event.SIGNIN_PASSWORD_OK, user_id=user.id)
+        if decision.enrollment_required:
+            return _pending(s, ctx, user.id, SignInStage.ACTIVATION)
+        if decision.factor_required:
+            return _pending(s, ctx, user.id, SignInStage.FACTOR)
+        method = "remembered_device" if remembered else "password"
+        return _finish(s, ctx, user.id, method=method, factor=False, remembered=remembered)
+
+
+def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
+    """The sign-in in progress for this browser, or ``NotFound('signin_expired')``."""
+    if not token or len(token) > 100:
+        raise NotFound("signin_expired")
+    with core.store.read() as s:
+        row = s.get(SignIn, sha256_hex(token))
+        if row is None or row.expires_at <= ctx.now():
+            raise NotFound("signin_expired")
+        user = users.by_id(s, row.user_id)
+        if user is None or user.disabled:
+            raise NotFound("signin_expired")
+        decision = _decide(core, ctx, s, user.id, remembered=False)
+        return PendingSignIn(
+            id=row.id,
+            user=users.to_ref(user),
+            stage=SignInStage(row.stage),
+            decision=decision,
+            pending_credential_id=row.pending_credential_id,
+        )
+
+
+def submit_code(
+    core: Core, ctx: Context, *, token: str | None, kind: str, code: str, remember: bool
+) -> Progress:
+    """Step 2: the second factor. Wrong → ``Denied('wrong_code')``; locked → ``Throttled``."""
+    pending = load(core, ctx, token)
+    if pending.stage is not SignInStage.FACTOR or kind not in pending.decision.offered_kinds:
+        raise Denied("wrong_stage")
+    with core.store.write() as s:
+        outcome = check_code(s, core, ctx, user_id=pending.user.id, kind=kind, raw_code=code)
+        if outcome.ok:
+            s.execute(delete(SignIn).where(SignIn.id == pending.id))
+            device = None
+            days = pending.decision.remember_device_days
+            if remember and days > 0:
+                device = sessions.remember_device(s, ctx, user_id=pending.user.id, days=days)
+            done = _finish(s, ctx, pending.user.id, method=kind, factor=True)
+            return Progress(SignInStage.DONE, session_token=done.session_token, device_token=device)
+    if outcome.throttled is not None:
+        raise outcome.throttled
+    raise Denied("wrong_code")
+
+
+def skip_activation(core: Core, ctx: Context, *, token: str | None) -> Progress:
+    """Grace period: sign in without a method, if policy still allows it."""
+    pending = load(core, ctx, token)
+    if pending.stage is not SignInStage.ACTIVATION or not pending.decision.may_skip_enrollment:
+        raise Denied("activation_required")
+    with core.store.write() as s:
+        s.execute(delete(SignIn).where(SignIn.id == pending.id))
+        record(
+            s,
+            ctx,
+            Event.ENROLLMENT_SKIPPED,
+            user_id=pending.user.id,
+            details={"days_left": pending.decision.grace_days_left},
+        )
+        return _finish(s, ctx, pending.user.id, method="password", factor=False)
+
+
+def finish_activation(
+    s: Session, ctx: Context, *, signin_id: str, user_id: int, kind: str
+) -> Progress:
+    """Called by enrollment when the first method was confirmed during sign-in: the confirming
+    code proved possession, so the person is signed in with two factors."""
+    s.execute(delete(SignIn).where(SignIn.id == signin_id))
+    return _finish(s, ctx, user_id, method=kind, factor=True)
+
+
+def set_pending_credential(core: Core, signin_id: str, credential_id: int) -> None:
+    with core.store.write() as s:
+        row = s.get(SignIn, signin_id)
+        if row is not None:
+            row.pending_credential_id = credential_id
+
+
+def cancel(core: Core, token: str | None) -> None:
+    if token and len(token) <= 100:
+        with core.store.write() as s:
+            s.execute(delete(SignIn).where(SignIn.id == sha256_hex(token)))
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _decide(core: Core, ctx: Context, s: Session, user_id: int, *, remembered: bool) -> Decision:
+    kinds = frozenset(r.kind for r in credentials.for_user(s, user_id, active_only=True))
+    data = PolicyInput(
+        door=ctx.door.value, enrolled_kinds=kinds, now=ctx.now(), remembered_device=remembered
+    )
+    return decide(core.knobs, data)
+
+
+def _pending(s: Session, ctx: Context, user_id: int, stage: SignInStage) -> Progress:
+    token = random.token()
+    now = ctx.now()
+    s.add(
+        SignIn(
+            id=sha256_hex(token),
+            user_id=user_id,
+            door=ctx.door.value,
+            stage=stage.value,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
+            ip=ctx.ip,
+            user_agent=(ctx.user_agent or "")[:300] or None,
+        )
+    )
+    return Progress(stage, signin_token=token)
+
+
+def _finish(
+    s: Session, ctx: Context, user_id: int, *, method: str, factor: bool, remembered: bool = False
+) -> Progress:
+    token = sessions.create(
+        s, ctx, user_id=user_id, method=method, factor=factor, remembered=remembered
+    )
+    record(s, ctx, Event.SIGNIN_SUCCEEDED, user_id=user_id, method=method)
+    return Progress(SignInStage.DONE, session_token=token)
+
+
+def _account_key(name: str) -> str:
+    return f"pw-user:{sha256_hex(name)}"
+
+
+def _window(ctx: Context) -> int:
+    return ctx.settings.rate_window_seconds
+
+
+def _check_password_budget(core: Core, ctx: Context, name: str) -> None:
+    """Per-IP attempts and per-account-name failures (whether or not the name exists: RL-05,
+    RL-06). Over budget → ``Throttled`` before the password is even checked."""
+    settings = ctx.settings
+    with core.store.write() as s:
+        ip_count = ratelimit.hit(s, f"pw-ip:{ctx.ip}", now=ctx.now(), window=_window(ctx))
+        account, started = ratelimit.current(
+            s, _account_key(name), now=ctx.now(), window=_window(ctx)
+        )
+        if ip_count > settings.password_attempts_per_ip or account >= (
+            settings.password_failures_per_account
+        ):
+            record(
+                s,
+                ctx,
+                Event.SIGNIN_THROTTLED,
+                outcome="failure",
+                details={
+                    "scope": "ip" if ip_count > settings.password_attempts_per_ip else "account"
+                },
+            )
+            throttled = True
+        else:
+            throttled = False
+    if throttled:
+        retry = int((started + timedelta(seconds=_window(ctx)) - ctx.now()).total_seconds())
+        raise Throttled("rate_limited", retry_after=retry)

@@ -1,0 +1,171 @@
+"""Operator use-cases on people (CLI today, helpdesk console later). Every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portvakt.context import Context
+from portvakt.core import sessions, throttle
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.crypto import hashing
+from portvakt.directory.base import normalise_username
+from portvakt.domain import UserRef
+from portvakt.errors import Conflict, Invalid, NotFound
+from portvakt.store.models import User
+from portvakt.store.repos import audit, credentials, users
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+MAX_DISPLAY_NAME = 200
+MAX_EMAIL = 320
+
+
+@dataclass(frozen=True, slots=True)
+class UserDetails:
+    user: UserRef
+    methods: int
+    factor_failures: int
+    factor_locked_until: datetime | None
+    factor_blocked: bool
+    has_password: bool
+
+
+def check_password_policy(password: str) -> None:
+    """NIST SP 800-63B: length only (8 within MFA), no composition rules, no truncation."""
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("password_too_short")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid("password_too_long")
+
+
+def check_profile(display_name: str | None, email: str | None) -> None:
+    if display_name is not None and (
+        len(display_name) > MAX_DISPLAY_NAME or not display_name.isprintable()
+    ):
+        raise Invalid("invalid_display_name")
+    if email is not None and (len(email) > MAX_EMAIL or "@" not in email or " " in email):
+        raise Invalid("invalid_email")
+
+
+def add(
+    core: Core,
+    ctx: Context,
+    *,
+    username: str,
+    password: str | None,
+    display_name: str | None = None,
+    email: str | None = None,
+) -> UserRef:
+    name = normalise_username(username)
+    check_profile(display_name, email)
+    password_hash = None
+    if password is not None:
+        check_password_policy(password)
+        password_hash = hashing.hash_password(password)
+    try:
+        with core.store.write() as s:
+            if users.by_username(s, name) is not None:
+                raise Conflict("user_exists")
+            row = User(
+                username=name,
+                display_name=display_name or name,
+                email=email,
+                password_hash=password_hash,
+                created_at=ctx.now(),
+                password_changed_at=ctx.now() if password_hash else None,
+            )
+            s.add(row)
+            s.flush()
+            record(s, ctx, Event.USER_CREATED, user_id=row.id)
+            return users.to_ref(row)
+    except IntegrityError as exc:
+        raise Conflict("user_exists") from exc
+
+
+def find(core: Core, username: str) -> UserRef:
+    with core.store.read() as s:
+        return users.to_ref(_get(s, username))
+
+
+def details(core: Core, username: str) -> UserDetails:
+    with core.store.read() as s:
+        row = _get(s, username)
+        return UserDetails(
+            user=users.to_ref(row),
+            methods=len(credentials.for_user(s, row.id, active_only=True)),
+            factor_failures=row.factor_failures,
+            factor_locked_until=row.factor_locked_until,
+            factor_blocked=row.factor_blocked,
+            has_password=row.password_hash is not None,
+        )
+
+
+def listing(core: Core, *, limit: int = 1000, offset: int = 0) -> list[UserRef]:
+    with core.store.read() as s:
+        return [users.to_ref(r) for r in users.listing(s, limit=limit, offset=offset)]
+
+
+def set_disabled(core: Core, ctx: Context, username: str, *, disabled: bool) -> None:
+    with core.store.write() as s:
+        row = _get(s, username)
+        row.disabled = disabled
+        if disabled:
+            sessions.revoke_all(s, row.id)
+        record(s, ctx, Event.USER_DISABLED if disabled else Event.USER_ENABLED, user_id=row.id)
+
+
+def set_password(core: Core, ctx: Context, username: str, password: str) -> None:
+    """New password; every session and remembered device of the person ends."""
+    check_password_policy(password)
+    new_hash = hashing.hash_password(password)
+    with core.store.write() as s:
+        row = _get(s, username)
+        row.password_hash = new_hash
+        row.password_changed_at = ctx.now()
+        sessions.revoke_all(s, row.id)
+        record(s, ctx, Event.PASSWORD_CHANGED, user_id=row.id)
+
+
+def delete(core: Core, ctx: Context, username: str) -> None:
+    with core.store.write() as s:
+        row = _get(s, username)
+        record(s, ctx, Event.USER_DELETED, details={"user_id": row.id})
+        s.delete(row)
+
+
+def unlock(core: Core, ctx: Context, username: str) -> None:
+    with core.store.write() as s:
+        throttle.unlock(s, ctx, _get(s, username))
+
+
+def audit_trail(core: Core, username: str, limit: int = 100) -> list[dict[str, object]]:
+    with core.store.read() as s:
+        row = _get(s, username)
+        return [
+            {
+                "at": e.at.isoformat(),
+                "event": e.event,
+                "outcome": e.outcome,
+                "door": e.door,
+                "ip": e.ip,
+                "method": e.method,
+                "actor": e.actor,
+            }
+            for e in audit.for_user(s, row.id, limit)
+        ]
+
+
+def _get(s: Session, username: str) -> User:
+    try:
+        name = normalise_username(username)
+    except Invalid as exc:
+        raise NotFound("user_not_found") from exc
+    row = users.by_username(s, name)
+    if row is None:
+        raise NotFound("user_not_found")
+    return row

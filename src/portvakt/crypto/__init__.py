@@ -1,0 +1,1 @@
+"""Pure cryptography: no I/O except the key file helpers in ``secretbox``."""

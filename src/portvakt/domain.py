@@ -1,0 +1,88 @@
+"""Frozen dataclasses shared by every layer (the store returns these, never ORM rows)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class CredentialState(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+class SignInStage(enum.StrEnum):
+    PASSWORD = "password"  # nothing proven yet
+    FACTOR = "factor"  # password accepted, a second factor is due
+    ACTIVATION = "activation"  # password accepted, the person must add a method first
+    DONE = "done"
+
+
+class Door(enum.StrEnum):
+    WEB = "web"
+    API = "api"
+    CLI = "cli"
+    OIDC = "oidc"
+    RADIUS = "radius"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    id: int
+    username: str
+    display_name: str
+    email: str | None = None
+    phone: str | None = None
+    disabled: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialView:
+    """One enrolled credential; ``secret`` is the decrypted secret, present only when asked for."""
+
+    id: int
+    user_id: int
+    kind: str
+    label: str
+    state: CredentialState
+    is_default: bool
+    params: dict[str, Any]
+    created_at: datetime
+    last_used_at: datetime | None
+    counter: int | None = None
+    secret: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a method decided about one response. ``counter`` is the new replay state to store
+    with compare-and-set (the core applies it); ``reason`` is a stable code when ``ok`` is False."""
+
+    ok: bool
+    counter: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignInState:
+    id: str
+    user_id: int | None
+    stage: SignInStage
+    created_at: datetime
+    expires_at: datetime
+    remembered: bool = False
+    method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    event: str
+    outcome: str
+    ip: str | None
+    user_agent: str | None
+    method: str | None
+    details: dict[str, Any]

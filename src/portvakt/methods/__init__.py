@@ -1,0 +1,1 @@
+"""Second-factor methods: one folder per kind, registered in ``registry``."""

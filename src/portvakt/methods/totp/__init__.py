@@ -1,0 +1,3 @@
+from portvakt.methods.totp.method import TotpMethod
+
+__all__ = ["TotpMethod"]

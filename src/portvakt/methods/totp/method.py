@@ -1,0 +1,66 @@
+"""TOTP (RFC 6238): codes from any authenticator app or an imported hardware token."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from portvakt.context import Context
+from portvakt.crypto import otp, random
+from portvakt.domain import CredentialView, UserRef, Verdict
+from portvakt.methods.base import Capabilities, EnrollmentStep, FactorResponse, Strength
+from portvakt.methods.totp.params import params_from_json, params_to_json
+
+
+def group_secret(b32: str, size: int = 4) -> str:
+    return " ".join(b32[i : i + size] for i in range(0, len(b32), size))
+
+
+class TotpMethod:
+    kind: ClassVar[str] = "totp"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        interactive=True,
+        doors=frozenset({"web", "api", "radius", "oidc"}),
+        strength=Strength.STRONG,
+        amr=("otp",),
+    )
+
+    def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
+        # SHA1/6/30: the only parameter set every app honours (Key Uri Format wiki)
+        return EnrollmentStep(secret=random.otp_seed(), params=params_to_json(otp.OtpParams()))
+
+    def enrollment_display(
+        self, ctx: Context, user: UserRef, cred: CredentialView
+    ) -> dict[str, str]:
+        if cred.secret is None:
+            raise ValueError("pending TOTP credential without a secret")
+        uri = otp.provisioning_uri(
+            cred.secret,
+            issuer=ctx.settings.issuer,
+            account=user.username,
+            params=params_from_json(cred.params),
+        )
+        return {"uri": uri, "secret_text": group_secret(otp.b32(cred.secret))}
+
+    def normalise_response(self, raw: str) -> str | None:
+        cleaned = raw.replace(" ", "").replace("-", "").strip()
+        if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) not in otp.ALLOWED_DIGITS:
+            return None
+        return cleaned
+
+    def verify(self, ctx: Context, cred: CredentialView, resp: FactorResponse) -> Verdict:
+        """RFC 6238 §5.2: accept T-w..T+w, and never a step at or before the last accepted one."""
+        if cred.secret is None:
+            return Verdict(ok=False, reason="no_secret")
+        params = params_from_json(cred.params)
+        step = otp.match_totp(
+            cred.secret,
+            resp.code,
+            ctx.now().timestamp(),
+            params=params,
+            window=ctx.settings.totp_window,
+        )
+        if step is None:
+            return Verdict(ok=False, reason="wrong_code")
+        if cred.counter is not None and step <= cred.counter:
+            return Verdict(ok=False, reason="replay")
+        return Verdict(ok=True, counter=step)

@@ -1,0 +1,1 @@
+"""Pure policy decisions: no database session, no request object."""

@@ -1,0 +1,120 @@
+"""Settings: environment variables ``PORTVAKT_*`` over an optional TOML file over defaults.
+
+The TOML file is ``$PORTVAKT_CONFIG`` if set, otherwise ``portvakt.toml`` in the data folder if
+it exists. Keys in the file are the field names below (``remember_device_days = 30``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SECRET_FIELDS = frozenset({"secret_key", "database_url"})
+
+
+def _toml_path() -> Path | None:
+    explicit = os.environ.get("PORTVAKT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    data_dir = Path(os.environ.get("PORTVAKT_DATA_DIR", "portvakt-data"))
+    candidate = data_dir / "portvakt.toml"
+    return candidate if candidate.is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTVAKT_", extra="forbid", frozen=True)
+
+    # Where things live
+    data_dir: Path = Field(Path("portvakt-data"), description="Data folder (SQLite, keys)")
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite in the data folder"
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Base64 32-byte master key; default is a key file in the data folder"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str | None = Field(None, description="External URL, e.g. https://mfa.example.org")
+    issuer: str = Field("Portvakt", min_length=1, max_length=64)
+    default_language: Literal["en", "nb"] = "en"
+
+    # Sign-in
+    signin_ttl_seconds: int = Field(600, ge=60, le=3600)
+    session_idle_minutes: int = Field(60, ge=5, le=24 * 60)
+    session_absolute_hours: int = Field(24, ge=1, le=24 * 7)
+    step_up_minutes: int = Field(10, ge=1, le=60)
+    remember_device_days: int = Field(20, ge=0, le=90)
+
+    # Activation policy
+    mfa_required: bool = True
+    enrollment_deadline: date | None = Field(
+        None, description="Until this date people may skip activation (grace period)"
+    )
+
+    # TOTP
+    totp_window: int = Field(1, ge=0, le=2)
+
+    # Throttling (NIST SP 800-63B: at most 100 consecutive failures)
+    factor_lockout_threshold: int = Field(10, ge=3, le=50)
+    factor_lockout_seconds: int = Field(300, ge=30)
+    factor_lockout_max_seconds: int = Field(3600, ge=60)
+    factor_hard_limit: int = Field(100, ge=10, le=100)
+    password_failures_per_account: int = Field(10, ge=3)
+    password_attempts_per_ip: int = Field(50, ge=5)
+    rate_window_seconds: int = Field(900, ge=60)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _toml_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'portvakt.db'}"
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings for display; secrets are replaced by ``********``."""
+        shown: dict[str, Any] = {}
+        for name, value in self.model_dump(mode="json").items():
+            if name in SECRET_FIELDS and value is not None:
+                value = "********"
+            shown[name] = value
+        shown["database"] = _mask_url(self.db_url)
+        return shown
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password in a database URL (``postgresql://u:***@h/db``)."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url

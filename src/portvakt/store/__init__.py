@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, query functions and Alembic migrations."""

@@ -1,0 +1,19 @@
+"""One module per aggregate; importing this package registers every table on ``Base.metadata``."""
+
+from portvakt.store.models.audit import AuditEvent
+from portvakt.store.models.base import Base
+from portvakt.store.models.credential import Credential
+from portvakt.store.models.ratelimit import RateCounter
+from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
+from portvakt.store.models.user import User
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Credential",
+    "RateCounter",
+    "RememberedDevice",
+    "SignIn",
+    "User",
+    "WebSession",
+]

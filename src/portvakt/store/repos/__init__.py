@@ -1,0 +1,1 @@
+"""Query functions: take a ``Session``, return domain dataclasses; no business rules."""
