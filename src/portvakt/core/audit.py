@@ -18,7 +18,6 @@ class Event(enum.StrEnum):
     SIGNIN_PASSWORD_FAILED = "signin.password_failed"
     SIGNIN_PASSWORD_OK = "signin.password_ok"
     SIGNIN_SUCCEEDED = "signin.succeeded"
-    SIGNIN_FAILED = "signin.failed"
     SIGNIN_THROTTLED = "signin.throttled"
     FACTOR_FAILED = "factor.failed"
     FACTOR_REPLAY = "factor.replay"
@@ -47,9 +46,11 @@ class Event(enum.StrEnum):
 
 SIGNIN_EVENTS = (
     Event.SIGNIN_SUCCEEDED.value,
-    Event.SIGNIN_FAILED.value,
     Event.SIGNIN_PASSWORD_FAILED.value,
+    Event.FACTOR_FAILED.value,
+    Event.FACTOR_REPLAY.value,
     Event.FACTOR_LOCKED.value,
+    Event.FACTOR_BLOCKED.value,
 )
 
 

@@ -18,9 +18,9 @@ from portvakt.core import ratelimit, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.factor import check_code
-from portvakt.crypto import random
+from portvakt.crypto import hashing, random
 from portvakt.crypto.hashing import sha256_hex
-from portvakt.directory.base import normalise_username
+from portvakt.directory.base import PasswordCheck, normalise_username
 from portvakt.domain import SignInStage, UserRef
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.policy.engine import Decision, PolicyInput, decide
@@ -55,14 +55,19 @@ def submit_password(
     try:
         name = normalise_username(username)
     except Invalid:
-        name = username.strip().casefold()[:64]
-    _check_password_budget(core, ctx, name)
-    found = core.directory.authenticate(name, password) if name else None
-    if found is None or found.user.disabled:
+        name = ""  # can never exist: spend the hash time, never query the directory
+    account = name or username[:256]
+    _check_password_budget(core, ctx, account)
+    if name:
+        found = core.directory.authenticate(name, password)
+    else:
+        hashing.burn_password_check(password)
+        found = PasswordCheck(user=None, ok=False)
+    if not found.ok or found.user is None or found.user.disabled:
         with core.store.write() as s:
-            ratelimit.hit(s, _account_key(name), now=ctx.now(), window=_window(ctx))
-            reason = "disabled" if found is not None else "wrong_password_or_unknown"
-            user_id = found.user.id if found is not None else None
+            ratelimit.hit(s, _account_key(account), now=ctx.now(), window=_window(ctx))
+            reason = "disabled" if found.ok else "wrong_password_or_unknown"
+            user_id = found.user.id if found.user is not None else None
             record(
                 s,
                 ctx,
@@ -74,7 +79,7 @@ def submit_password(
         raise Denied(INVALID_CREDENTIALS)
     user = found.user
     with core.store.write() as s:
-        ratelimit.reset(s, _account_key(name))
+        ratelimit.reset(s, _account_key(account))
         row = users.by_id(s, user.id)
         if found.new_hash is not None and row is not None:
             row.password_hash = found.new_hash
@@ -149,13 +154,12 @@ def skip_activation(core: Core, ctx: Context, *, token: str | None) -> Progress:
         return _finish(s, ctx, pending.user.id, method="password", factor=False)
 
 
-def finish_activation(
-    s: Session, ctx: Context, *, signin_id: str, user_id: int, kind: str
-) -> Progress:
-    """Called by enrollment when the first method was confirmed during sign-in: the confirming
-    code proved possession, so the person is signed in with two factors."""
-    s.execute(delete(SignIn).where(SignIn.id == signin_id))
-    return _finish(s, ctx, user_id, method=kind, factor=True)
+def finish_activation(core: Core, ctx: Context, pending: PendingSignIn, *, kind: str) -> Progress:
+    """Called when the first method was confirmed during sign-in: the confirming code proved
+    possession, so the person is signed in with two factors."""
+    with core.store.write() as s:
+        s.execute(delete(SignIn).where(SignIn.id == pending.id))
+        return _finish(s, ctx, pending.user.id, method=kind, factor=True)
 
 
 def set_pending_credential(core: Core, signin_id: str, credential_id: int) -> None:

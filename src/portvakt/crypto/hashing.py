@@ -35,19 +35,23 @@ def is_supported_hash(value: str) -> bool:
 
 def verify_password(stored: str, password: str) -> bool:
     """Check ``password`` against an argon2 or bcrypt hash; never raises on a bad hash."""
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
+    try:
+        raw = password.encode()
+    except UnicodeEncodeError:  # lone surrogates (JSON "\ud800") can never match
+        return False
+    if len(raw) > MAX_PASSWORD_BYTES:
         return False
     if stored.startswith(BCRYPT_PREFIXES):
         try:
             # bcrypt only reads 72 bytes; pre-hash longer input the way the importer did not,
             # so compare the raw bytes and refuse longer passwords rather than truncate.
-            raw = password.encode()
             return len(raw) <= 72 and bcrypt.checkpw(raw, stored.encode())
         except ValueError:
             return False
     try:
         return _HASHER.verify(stored, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
+        # UnicodeEncodeError: argon2 encodes the hash as ASCII ("$argon2id$é" would raise)
         return False
 
 

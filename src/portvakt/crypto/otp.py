@@ -76,7 +76,9 @@ def match_totp(
     secret: bytes, code: str, unix_time: float, *, params: OtpParams, window: int
 ) -> int | None:
     """Return the matching time step for ``code``, or None. Compares in constant time."""
-    if len(code) != params.digits or not code.isdigit():
+    # isascii first: str.isdigit() accepts non-ASCII digits ("١٢٣٤٥٦", "²"), and
+    # hmac.compare_digest raises TypeError on non-ASCII str.
+    if len(code) != params.digits or not code.isascii() or not code.isdigit():
         return None
     found: int | None = None
     for step in candidate_steps(unix_time, params, window):

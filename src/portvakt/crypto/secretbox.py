@@ -24,17 +24,21 @@ NONCE_BYTES = 12
 class KeyRing:
     """Implements ``ports.SecretBox``."""
 
-    def __init__(self, keys: dict[str, bytes], active: str) -> None:
+    def __init__(self, keys: dict[str, bytes], active: str, hash_key_id: str | None = None) -> None:
         if active not in keys:
             raise ValueError("active key id is not in the key ring")
+        hash_key_id = hash_key_id or active
+        if hash_key_id not in keys:
+            raise ValueError("hash key id is not in the key ring")
         for key_id, key in keys.items():
             if len(key) != 32:
                 raise ValueError(f"key {key_id!r} must be 32 bytes")
         self._keys = dict(keys)
         self._active = active
-        # Lookup hashes must survive rotation, so they use the oldest key, not the active one.
-        oldest = keys[min(keys)]
-        self._hash_key = hmac.new(oldest, b"portvakt keyed hash v1", hashlib.sha256).digest()
+        # Lookup hashes must survive rotation of the encryption key, so the key they derive
+        # from is named separately ("hash" in keys.json) and stays when "active" moves on.
+        base = keys[hash_key_id]
+        self._hash_key = hmac.new(base, b"portvakt keyed hash v1", hashlib.sha256).digest()
 
     @property
     def active_key_id(self) -> str:
@@ -69,11 +73,15 @@ class KeyRing:
         """Read ``keys.json``; create it with one fresh key (mode 0600) if it does not exist."""
         if not path.exists():
             key_id = "k1"
-            document = {"active": key_id, "keys": {key_id: _b64(secrets.token_bytes(32))}}
+            document = {
+                "active": key_id,
+                "hash": key_id,
+                "keys": {key_id: _b64(secrets.token_bytes(32))},
+            }
             _write_private(path, json.dumps(document, indent=2).encode())
         document = json.loads(path.read_text())
         keys = {kid: base64.urlsafe_b64decode(value) for kid, value in document["keys"].items()}
-        return cls(keys, document["active"])
+        return cls(keys, document["active"], document.get("hash", document["active"]))
 
 
 def _b64(raw: bytes) -> str:

@@ -24,12 +24,16 @@ def normalise_username(raw: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Authenticated:
-    user: UserRef
-    new_hash: str | None  # set when the stored hash should be upgraded to current parameters
+class PasswordCheck:
+    """``user`` is set when the name exists (for the audit trail only: the door must answer
+    the same whatever this says); ``ok`` when the password matched."""
+
+    user: UserRef | None
+    ok: bool
+    new_hash: str | None = None  # set when the stored hash should be upgraded
 
 
 class Directory(Protocol):
-    def authenticate(self, username: str, password: str) -> Authenticated | None:
+    def authenticate(self, username: str, password: str) -> PasswordCheck:
         """Check a password. Takes about the same time whether or not the user exists."""
         ...

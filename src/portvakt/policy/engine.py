@@ -34,7 +34,9 @@ def decide(knobs: Knobs, data: PolicyInput) -> Decision:
     days_left = _days_left(knobs.enrollment_deadline, today)
     in_grace = days_left is not None and days_left > 0
     needs_enrollment = knobs.mfa_required and not offered
-    factor_required = bool(offered) and not data.remembered_device
+    # remember_device_days = 0 switches the feature off, for devices remembered earlier too
+    remembered = data.remembered_device and knobs.remember_device_days > 0
+    factor_required = bool(offered) and not remembered
     return Decision(
         factor_required=factor_required,
         enrollment_required=needs_enrollment,

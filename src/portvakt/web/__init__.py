@@ -1,0 +1,1 @@
+"""The browser door: HTML pages (and, later, JSON APIs) over the core."""

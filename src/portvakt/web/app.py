@@ -1,0 +1,104 @@
+"""FastAPI factory: middleware, error pages, routers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portvakt import __version__
+from portvakt.app import Runtime
+from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
+from portvakt.web import cookies
+from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
+from portvakt.web.i18n import LANGUAGES, Catalogs
+from portvakt.web.messages import error_text
+from portvakt.web.pages import account, signin
+from portvakt.web.pages.account import safe_next
+from portvakt.web.render import Renderer
+from portvakt.web.security import SecurityMiddleware
+
+log = logging.getLogger("portvakt.web")
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="Portvakt", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.state.runtime = runtime
+    app.state.renderer = Renderer(runtime, Catalogs())
+    app.add_middleware(SecurityMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(signin.router)
+    app.include_router(account.router)
+    _add_small_routes(app)
+    _add_error_handlers(app)
+    return app
+
+
+def _add_small_routes(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def root(request: Request) -> Response:
+        signed_in = cookies.read(request, cookies.SESSION) is not None
+        return RedirectResponse("/account" if signed_in else "/signin", status_code=303)
+
+    @app.get("/lang/{code}", include_in_schema=False)
+    def set_language(request: Request, code: str) -> Response:
+        response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+        if code in LANGUAGES:
+            cookies.write(request, response, cookies.LANG, code, max_age=365 * 86400)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, code: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": code, "message": error_text(code)}, status_code=status)
+    return renderer(request).page(request, "error.html", status=status, error=error_text(code))
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def need_signin(request: Request, exc: SignInRequired) -> Response:
+        response = RedirectResponse("/signin", status_code=303)
+        cookies.clear(request, response, cookies.SESSION)
+        return response
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return _error(request, 403, "csrf")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
+        return _error(request, 400, "invalid_form")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "invalid_form"
+        )
+        return _error(request, exc.status_code if exc.status_code < 500 else 400, code)
+
+    @app.exception_handler(PortvaktError)
+    async def core_error(request: Request, exc: PortvaktError) -> Response:
+        status = {Invalid: 400, Denied: 403, NotFound: 404, Conflict: 409, Throttled: 429}
+        code = next((s for cls, s in status.items() if isinstance(exc, cls)), 400)
+        return _error(request, code, exc.code)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "server_error")

@@ -1,0 +1,84 @@
+"""Request → ``Web`` (runtime, context, renderer for this request), the signed-in session, and
+the CSRF check every form passes through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+
+from portvakt.app import Runtime
+from portvakt.context import Context
+from portvakt.core import sessions
+from portvakt.domain import Door
+from portvakt.web import cookies
+from portvakt.web.render import Renderer
+from portvakt.web.security import CSRF_FIELD, csrf_valid
+
+
+class SignInRequired(Exception):
+    """No live session: pages answer with a redirect to the sign-in page."""
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Web:
+    """Everything a page handler needs about this request."""
+
+    request: Request
+    rt: Runtime
+    ctx: Context
+    renderer: Renderer
+
+    def page(self, template: str, **values: Any) -> HTMLResponse:
+        return self.renderer.page(self.request, template, **values)
+
+    def gettext(self, message: str) -> str:
+        text: str = self.renderer.gettext(self.request)(message)
+        return text
+
+    def cookie(self, name: str) -> str | None:
+        return cookies.read(self.request, name)
+
+
+def runtime(request: Request) -> Runtime:
+    value: Runtime = request.app.state.runtime
+    return value
+
+
+def renderer(request: Request) -> Renderer:
+    value: Renderer = request.app.state.renderer
+    return value
+
+
+def web(request: Request) -> Web:
+    rt = runtime(request)
+    client = request.client.host if request.client else None
+    ctx = rt.context(Door.WEB, ip=client, user_agent=request.headers.get("user-agent"))
+    return Web(request=request, rt=rt, ctx=ctx, renderer=renderer(request))
+
+
+def current_session(w: Annotated[Web, Depends(web)]) -> sessions.SessionView:
+    view = sessions.load(w.rt.core, w.ctx, w.cookie(cookies.SESSION))
+    if view is None:
+        raise SignInRequired
+    return view
+
+
+async def csrf_protect(request: Request) -> None:
+    """Router-level dependency: every unsafe request must carry a valid CSRF token."""
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    if not isinstance(token, str) or not csrf_valid(runtime(request).box, request, token):
+        raise CsrfFailed
+
+
+W = Annotated[Web, Depends(web)]
+Live = Annotated[sessions.SessionView, Depends(current_session)]

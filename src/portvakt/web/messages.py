@@ -1,0 +1,41 @@
+"""Human texts for the stable error codes of ``portvakt.errors`` (translated when shown)."""
+
+from __future__ import annotations
+
+from portvakt.web.i18n import N_
+
+ERRORS: dict[str, str] = {
+    "invalid_credentials": N_("The username or password is incorrect."),
+    "wrong_code": N_("That code didn't work. Check the code in your app and try again."),
+    "code_format": N_("Enter the code from your app: 6 or 8 digits."),
+    "factor_locked": N_(
+        "Too many wrong codes. For your security, wait %(minutes)s minutes and try again."
+    ),
+    "factor_blocked": N_(
+        "Too many wrong codes. Sign-in with a second factor is blocked; contact your helpdesk."
+    ),
+    "rate_limited": N_("Too many attempts. Wait %(minutes)s minutes and try again."),
+    "enrollment_tries": N_("Too many wrong codes. Start adding the method again."),
+    "signin_expired": N_("Your sign-in has expired or was not found. Please sign in again."),
+    "wrong_stage": N_("This step of the sign-in is not available. Please sign in again."),
+    "activation_required": N_("You must add a sign-in method before you continue."),
+    "last_method": N_(
+        "You can't remove your only sign-in method while two-step verification is required."
+    ),
+    "invalid_label": N_("Enter a name of 1 to 64 characters."),
+    "invalid_form": N_("The form was not filled in correctly. Check the fields and try again."),
+    "csrf": N_("This form has expired. Reload the page and try again."),
+    "too_large": N_("The request is too large."),
+    "not_found": N_("The page was not found."),
+    "method_not_found": N_("That sign-in method was not found."),
+    "enrollment_not_found": N_("That setup has expired. Start adding the method again."),
+    "device_not_found": N_("That device was not found."),
+    "kind_not_allowed": N_("That kind of sign-in method is not available."),
+    "method_not_allowed": N_("That action is not allowed here."),
+    "step_up_required": N_("Confirm it's you with a code before you change your security info."),
+    "server_error": N_("Something went wrong on our side. Please try again."),
+}
+
+
+def error_text(code: str) -> str:
+    return ERRORS.get(code, ERRORS["invalid_form"])

@@ -1,0 +1,239 @@
+"""Security info: methods, recent sign-ins, remembered devices; step-up before changes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import RedirectResponse, Response
+from user_agents import parse
+
+from portvakt.core import enrollment, selfservice, sessions
+from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
+from portvakt.web import cookies
+from portvakt.web.deps import Live, W, Web, csrf_protect
+from portvakt.web.messages import error_text
+from portvakt.web.pages.forms import Code, Kind, Label, code_looks_valid
+from portvakt.web.pages.signin import throttle_text
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+STATUS = {Invalid: 400, Denied: 401, NotFound: 404, Conflict: 409, Throttled: 429}
+HOME = "/account"
+
+
+def home() -> Response:
+    return RedirectResponse(HOME, status_code=303)
+
+
+def account_page(w: Web, live: Live, *, error: PortvaktError | None = None) -> Response:
+    info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
+    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 200)
+    return w.page(
+        "account.html",
+        status=status,
+        error=error_text(error.code) if error else None,
+        live=live,
+        info=info,
+        user=live.user,
+        describe_agent=describe_agent,
+    )
+
+
+@router.get("/account")
+def account(w: W, live: Live) -> Response:
+    return account_page(w, live)
+
+
+def _step_up_redirect(w: Web, live: Live, next_path: str) -> Response | None:
+    """A fresh second factor is required for adding or deleting methods (issue item 7)."""
+    info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
+    if selfservice.is_fresh(w.ctx, live, has_methods=bool(info.methods)):
+        return None
+    if not info.methods:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse(f"/account/verify?next={quote(next_path)}", status_code=303)
+
+
+@router.post("/account/methods/{credential_id}/rename")
+def rename(w: W, live: Live, credential_id: int, label: Label) -> Response:
+    try:
+        enrollment.rename(
+            w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id, label=label
+        )
+    except (Invalid, NotFound) as exc:
+        return account_page(w, live, error=exc)
+    return home()
+
+
+@router.post("/account/methods/{credential_id}/default")
+def make_default(w: W, live: Live, credential_id: int) -> Response:
+    try:
+        enrollment.set_default(w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id)
+    except NotFound as exc:
+        return account_page(w, live, error=exc)
+    return home()
+
+
+@router.post("/account/methods/{credential_id}/delete")
+def delete_method(w: W, live: Live, credential_id: int) -> Response:
+    redirect = _step_up_redirect(w, live, HOME)
+    if redirect is not None:
+        return redirect
+    try:
+        enrollment.remove(w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id)
+    except (NotFound, Conflict) as exc:
+        return account_page(w, live, error=exc)
+    return home()
+
+
+@router.get("/account/methods/add")
+def add_choose(w: W, live: Live) -> Response:
+    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    if redirect is not None:
+        return redirect
+    return w.page(
+        "add_method.html", kinds=sorted(w.rt.core.knobs.allowed_kinds), user=live.user, live=live
+    )
+
+
+@router.post("/account/methods/add")
+def add_begin(w: W, live: Live, kind: Kind) -> Response:
+    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    if redirect is not None:
+        return redirect
+    try:
+        credential_id = enrollment.begin(
+            w.rt.core, w.ctx, user_id=live.user.id, kind=kind, label=w.gettext("Authenticator app")
+        )
+    except Invalid as exc:
+        return account_page(w, live, error=exc)
+    return RedirectResponse(f"/account/methods/{credential_id}/confirm", status_code=303)
+
+
+@router.get("/account/methods/{credential_id}/confirm")
+def add_show(w: W, live: Live, credential_id: int) -> Response:
+    return _enroll_page(w, live, credential_id)
+
+
+@router.post("/account/methods/{credential_id}/confirm")
+def add_confirm(w: W, live: Live, credential_id: int, code: Code) -> Response:
+    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    if redirect is not None:
+        return redirect
+    if not code_looks_valid(code):
+        return _enroll_page(w, live, credential_id, status=400, error="code_format")
+    try:
+        enrollment.confirm(
+            w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id, code=code
+        )
+    except Denied as exc:
+        return _enroll_page(w, live, credential_id, status=401, error=exc.code)
+    except (NotFound, Throttled) as exc:
+        return account_page(w, live, error=exc)
+    return home()
+
+
+def _enroll_page(
+    w: Web, live: Live, credential_id: int, *, status: int = 200, error: str | None = None
+) -> Response:
+    try:
+        shown = enrollment.pending_display(
+            w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id
+        )
+    except NotFound as exc:
+        return account_page(w, live, error=exc)
+    return w.page(
+        f"methods/{shown.kind}/enroll.html",
+        status=status,
+        error=error_text(error) if error else None,
+        shown=shown,
+        action=f"/account/methods/{credential_id}/confirm",
+        cancel=HOME,
+        user=live.user,
+        live=live,
+    )
+
+
+@router.get("/account/verify")
+def verify_form(w: W, live: Live) -> Response:
+    return _verify_page(w, live)
+
+
+def _verify_page(
+    w: Web,
+    live: Live,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
+    return w.page(
+        "verify.html",
+        status=status,
+        error=error,
+        headers=headers,
+        next_path=safe_next(w.request.query_params.get("next")),
+        kinds=sorted({m.kind for m in info.methods}),
+        user=live.user,
+        live=live,
+    )
+
+
+@router.post("/account/verify")
+def verify_submit(w: W, live: Live, code: Code, kind: Kind = "totp") -> Response:
+    if not code_looks_valid(code):
+        return _verify_page(w, live, status=400, error=error_text("code_format"))
+    try:
+        selfservice.step_up(w.rt.core, w.ctx, live, kind=kind, code=code)
+    except Denied as exc:
+        return _verify_page(w, live, status=401, error=error_text(exc.code))
+    except Throttled as exc:
+        text, headers = throttle_text(w, exc)
+        return _verify_page(w, live, status=429, error=text, headers=headers)
+    return RedirectResponse(safe_next(w.request.query_params.get("next")), status_code=303)
+
+
+@router.post("/account/devices/{device_id}/revoke")
+def revoke_device(w: W, live: Live, device_id: int) -> Response:
+    try:
+        selfservice.revoke_device(w.rt.core, w.ctx, user_id=live.user.id, device_id=device_id)
+    except NotFound as exc:
+        return account_page(w, live, error=exc)
+    return home()
+
+
+@router.post("/account/signout-everywhere")
+def signout_everywhere(w: W, live: Live) -> Response:
+    sessions.end_everywhere(w.rt.core, w.ctx, live.user.id)
+    response = RedirectResponse("/signin", status_code=303)
+    cookies.clear(w.request, response, cookies.SESSION)
+    cookies.clear(w.request, response, cookies.DEVICE)
+    return response
+
+
+@router.post("/signout")
+def signout(w: W, live: Live) -> Response:
+    sessions.end(w.rt.core, w.ctx, live)
+    response = RedirectResponse("/signin", status_code=303)
+    cookies.clear(w.request, response, cookies.SESSION)
+    return response
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: no scheme, no host, no ``//`` or backslash tricks (open redirects)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return HOME
+    if len(value) > 512 or any(ord(c) < 32 for c in value):
+        return HOME
+    return value
+
+
+@lru_cache(maxsize=512)
+def describe_agent(agent: str | None) -> str:
+    """'Firefox 128.0 · Windows' from a User-Agent header, for the sign-in history."""
+    if not agent:
+        return ""
+    parsed = parse(agent)
+    return f"{parsed.browser.family} {parsed.browser.version_string} · {parsed.os.family}".strip()

@@ -1,0 +1,229 @@
+"""Sign-in pages: password → second factor or activation → Security info."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import RedirectResponse, Response
+
+from portvakt.core import enrollment, signin
+from portvakt.core import sessions as core_sessions
+from portvakt.domain import SignInStage
+from portvakt.errors import Denied, Invalid, NotFound, Throttled
+from portvakt.web import cookies
+from portvakt.web.deps import W, Web, csrf_protect
+from portvakt.web.messages import error_text
+from portvakt.web.pages.forms import Code, Flag, Kind, Password, Username, code_looks_valid
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+
+NEXT_PAGE = {
+    SignInStage.FACTOR: "/signin/factor",
+    SignInStage.ACTIVATION: "/signin/activate",
+    SignInStage.DONE: "/account",
+}
+
+
+def after_progress(w: Web, progress: signin.Progress) -> Response:
+    """Set the cookies a step produced and send the browser to the next page."""
+    response = RedirectResponse(NEXT_PAGE[progress.stage], status_code=303)
+    if progress.signin_token:
+        cookies.write(w.request, response, cookies.SIGNIN, progress.signin_token)
+    if progress.session_token:
+        cookies.clear(w.request, response, cookies.SIGNIN)
+        cookies.write(w.request, response, cookies.SESSION, progress.session_token)
+    if progress.device_token:
+        max_age = w.rt.settings.remember_device_days * 86400
+        cookies.write(w.request, response, cookies.DEVICE, progress.device_token, max_age=max_age)
+    return response
+
+
+@router.get("/signin")
+def signin_form(w: W) -> Response:
+    if core_sessions.load(w.rt.core, w.ctx, w.cookie(cookies.SESSION)):
+        return RedirectResponse("/account", status_code=303)
+    return w.page("signin.html")
+
+
+@router.post("/signin")
+def signin_submit(w: W, username: Username, password: Password) -> Response:
+    try:
+        progress = signin.submit_password(
+            w.rt.core,
+            w.ctx,
+            username=username,
+            password=password,
+            device_token=w.cookie(cookies.DEVICE),
+        )
+    except Denied as exc:
+        return w.page("signin.html", status=401, error=error_text(exc.code), username=username)
+    except Throttled as exc:
+        text, headers = throttle_text(w, exc)
+        return w.page("signin.html", status=429, error=text, headers=headers, username=username)
+    return after_progress(w, progress)
+
+
+@router.get("/signin/factor")
+def factor_form(w: W) -> Response:
+    try:
+        pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
+    except NotFound as exc:
+        return expired(w, exc.code)
+    if pending.stage is not SignInStage.FACTOR:
+        return RedirectResponse("/signin/activate", status_code=303)
+    return factor_page(w, pending)
+
+
+def factor_page(
+    w: Web,
+    pending: signin.PendingSignIn,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return w.page(
+        "factor.html",
+        status=status,
+        error=error,
+        headers=headers,
+        kinds=sorted(pending.decision.offered_kinds),
+        remember_days=pending.decision.remember_device_days,
+    )
+
+
+@router.post("/signin/factor")
+def factor_submit(w: W, code: Code, kind: Kind = "totp", remember: Flag = None) -> Response:
+    token = w.cookie(cookies.SIGNIN)
+    try:
+        pending = signin.load(w.rt.core, w.ctx, token)
+        if not code_looks_valid(code):
+            return factor_page(w, pending, status=400, error=error_text("code_format"))
+        progress = signin.submit_code(
+            w.rt.core, w.ctx, token=token, kind=kind, code=code, remember=remember == "on"
+        )
+    except NotFound as exc:
+        return expired(w, exc.code)
+    except Denied as exc:
+        return factor_page(w, pending, status=401, error=error_text(exc.code))
+    except Throttled as exc:
+        text, headers = throttle_text(w, exc)
+        return factor_page(w, pending, status=429, error=text, headers=headers)
+    return after_progress(w, progress)
+
+
+@router.get("/signin/activate")
+def activate_form(w: W) -> Response:
+    try:
+        pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
+    except NotFound as exc:
+        return expired(w, exc.code)
+    if pending.stage is not SignInStage.ACTIVATION:
+        return RedirectResponse("/signin/factor", status_code=303)
+    return w.page("activate.html", decision=pending.decision, user=pending.user)
+
+
+@router.post("/signin/activate/skip")
+def activate_skip(w: W) -> Response:
+    try:
+        progress = signin.skip_activation(w.rt.core, w.ctx, token=w.cookie(cookies.SIGNIN))
+    except NotFound as exc:
+        return expired(w, exc.code)
+    except Denied as exc:
+        return w.page("error.html", status=403, error=error_text(exc.code))
+    return after_progress(w, progress)
+
+
+@router.post("/signin/activate/begin")
+def activate_begin(w: W, kind: Kind) -> Response:
+    try:
+        pending = _activation(w)
+        credential_id = enrollment.begin(
+            w.rt.core,
+            w.ctx,
+            user_id=pending.user.id,
+            kind=kind,
+            label=w.gettext("Authenticator app"),
+        )
+        signin.set_pending_credential(w.rt.core, pending.id, credential_id)
+    except NotFound as exc:
+        return expired(w, exc.code)
+    except Invalid as exc:
+        return w.page("error.html", status=400, error=error_text(exc.code))
+    return RedirectResponse("/signin/activate/confirm", status_code=303)
+
+
+@router.get("/signin/activate/confirm")
+def activate_show(w: W) -> Response:
+    return _enroll_page(w)
+
+
+@router.post("/signin/activate/confirm")
+def activate_confirm(w: W, code: Code) -> Response:
+    try:
+        pending = _activation(w)
+        if pending.pending_credential_id is None:
+            raise NotFound("signin_expired")
+        if not code_looks_valid(code):
+            return _enroll_page(w, status=400, error=error_text("code_format"))
+        kind = enrollment.confirm(
+            w.rt.core,
+            w.ctx,
+            user_id=pending.user.id,
+            credential_id=pending.pending_credential_id,
+            code=code,
+        )
+        progress = signin.finish_activation(w.rt.core, w.ctx, pending, kind=kind)
+    except NotFound as exc:
+        return expired(w, exc.code)
+    except Denied as exc:
+        return _enroll_page(w, status=401, error=error_text(exc.code))
+    except Throttled as exc:
+        return expired(w, exc.code)
+    return after_progress(w, progress)
+
+
+def _activation(w: Web) -> signin.PendingSignIn:
+    pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
+    if pending.stage is not SignInStage.ACTIVATION:
+        raise NotFound("signin_expired")
+    return pending
+
+
+def _enroll_page(w: Web, *, status: int = 200, error: str | None = None) -> Response:
+    try:
+        pending = _activation(w)
+        if pending.pending_credential_id is None:
+            raise NotFound("signin_expired")
+        shown = enrollment.pending_display(
+            w.rt.core, w.ctx, user_id=pending.user.id, credential_id=pending.pending_credential_id
+        )
+    except NotFound as exc:
+        return expired(w, exc.code)
+    return w.page(
+        f"methods/{shown.kind}/enroll.html",
+        status=status,
+        error=error,
+        shown=shown,
+        action="/signin/activate/confirm",
+        cancel="/signin/activate",
+    )
+
+
+@router.post("/signin/cancel")
+def signin_cancel(w: W) -> Response:
+    signin.cancel(w.rt.core, w.cookie(cookies.SIGNIN))
+    response = RedirectResponse("/signin", status_code=303)
+    cookies.clear(w.request, response, cookies.SIGNIN)
+    return response
+
+
+def expired(w: Web, code: str) -> Response:
+    response = w.page("signin.html", status=410, error=error_text(code))
+    cookies.clear(w.request, response, cookies.SIGNIN)
+    return response
+
+
+def throttle_text(w: Web, exc: Throttled) -> tuple[str, dict[str, str]]:
+    minutes = max(1, (exc.retry_after + 59) // 60)
+    text = w.gettext(error_text(exc.code)) % {"minutes": minutes}
+    return text, {"Retry-After": str(exc.retry_after)}
