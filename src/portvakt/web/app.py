@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portvakt import __version__
 from portvakt.app import Runtime
+from portvakt.core.maintenance import prune
+from portvakt.domain import Door
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
 from portvakt.web import cookies
 from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
@@ -27,9 +33,27 @@ log = logging.getLogger("portvakt.web")
 STATIC = Path(__file__).parent / "static"
 
 
+PRUNE_EVERY_SECONDS = 600
+
+
 def create_app(runtime: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_prune_forever(runtime))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
     app = FastAPI(
-        title="Portvakt", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+        title="Portvakt",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.renderer = Renderer(runtime, Catalogs())
@@ -40,6 +64,17 @@ def create_app(runtime: Runtime) -> FastAPI:
     _add_small_routes(app)
     _add_error_handlers(app)
     return app
+
+
+async def _prune_forever(runtime: Runtime) -> None:
+    """Delete expired rows now and then; failures are logged, never fatal."""
+    while True:
+        try:
+            counts = await run_in_threadpool(prune, runtime.core, runtime.context(Door.CLI))
+            log.debug("pruned %s", counts)
+        except Exception:
+            log.exception("pruning expired rows failed")
+        await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
 
 def _add_small_routes(app: FastAPI) -> None:

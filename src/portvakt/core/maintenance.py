@@ -1,0 +1,36 @@
+"""Housekeeping: delete what has expired (sign-ins in progress, sessions past their absolute
+limit, remembered devices, stale rate counters). Safe to run on every instance at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from portvakt.context import Context
+from portvakt.core.base import Core
+from portvakt.store.models import RateCounter, RememberedDevice, SignIn, WebSession
+
+RATE_COUNTER_KEEP = timedelta(days=1)
+
+
+def prune(core: Core, ctx: Context) -> dict[str, int]:
+    now = ctx.now()
+    settings = ctx.settings
+    oldest_session = now - timedelta(hours=settings.session_absolute_hours)
+    idle_session = now - timedelta(minutes=settings.session_idle_minutes)
+    statements = {
+        "signins": delete(SignIn).where(SignIn.expires_at <= now),
+        "sessions": delete(WebSession).where(
+            (WebSession.created_at <= oldest_session) | (WebSession.last_seen_at <= idle_session)
+        ),
+        "devices": delete(RememberedDevice).where(RememberedDevice.expires_at <= now),
+        "rate_counters": delete(RateCounter).where(
+            RateCounter.window_start <= now - RATE_COUNTER_KEEP
+        ),
+    }
+    counts: dict[str, int] = {}
+    with core.store.write() as s:
+        for name, statement in statements.items():
+            counts[name] = int(s.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+    return counts
