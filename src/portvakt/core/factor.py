@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import throttle
+from portvakt.core import ratelimit, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_view
@@ -33,8 +33,13 @@ def check_code(
     user = users.by_id(s, user_id, for_update=True)
     if user is None or kind not in core.registry:
         return FactorOutcome(ok=False)
+    ip_key = f"code-ip:{ctx.ip}"
+    window = ctx.settings.rate_window_seconds
     try:
         throttle.ensure_open(user, ctx.now())
+        ratelimit.ensure_below(
+            s, ip_key, limit=ctx.settings.code_failures_per_ip, now=ctx.now(), window=window
+        )
     except Throttled as exc:
         record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=kind)
         return FactorOutcome(ok=False, throttled=exc)
@@ -52,6 +57,7 @@ def check_code(
                 replayed = True
     event = Event.FACTOR_REPLAY if replayed else Event.FACTOR_FAILED
     record(s, ctx, event, outcome="failure", user_id=user_id, method=kind)
+    ratelimit.hit(s, ip_key, now=ctx.now(), window=window)
     lock = throttle.register_failure(s, ctx, user, core.knobs, method=kind)
     return FactorOutcome(ok=False, throttled=lock)
 
