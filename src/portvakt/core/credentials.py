@@ -13,8 +13,13 @@ def _aad(user_id: int, kind: str) -> bytes:
     return f"portvakt:credential:{user_id}:{kind}".encode()
 
 
+def seal_secret(ctx: Context, *, user_id: int, kind: str, secret: bytes) -> tuple[str, bytes]:
+    """(key id, ciphertext) for a credential secret of ``user_id`` and ``kind``."""
+    return ctx.box.seal(secret, aad=_aad(user_id, kind))
+
+
 def seal(ctx: Context, row: Credential, secret: bytes) -> None:
-    row.key_id, row.secret = ctx.box.seal(secret, aad=_aad(row.user_id, row.kind))
+    row.key_id, row.secret = seal_secret(ctx, user_id=row.user_id, kind=row.kind, secret=secret)
 
 
 def open_view(ctx: Context, row: Credential) -> CredentialView:

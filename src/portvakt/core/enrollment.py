@@ -34,8 +34,9 @@ class PendingDisplay:
     display: dict[str, str]
 
 
-def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str) -> int:
-    """Create a pending credential (replacing an older pending one of the same kind)."""
+def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str = "") -> int:
+    """Create a pending credential (replacing an older pending one of the same kind). An empty
+    label means "show the name of the kind" in the reader's language."""
     if kind not in core.knobs.allowed_kinds or kind not in core.registry:
         raise Invalid("kind_not_allowed")
     method = core.registry.get(kind)
@@ -54,7 +55,7 @@ def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str) -> i
         row = Credential(
             user_id=user_id,
             kind=kind,
-            label=clean_label(label),
+            label=clean_label(label) if label else "",
             state=CredentialState.PENDING.value,
             is_default=False,
             params=step.params,

@@ -48,7 +48,9 @@ def check_profile(display_name: str | None, email: str | None) -> None:
         len(display_name) > MAX_DISPLAY_NAME or not display_name.isprintable()
     ):
         raise Invalid("invalid_display_name")
-    if email is not None and (len(email) > MAX_EMAIL or "@" not in email or " " in email):
+    if email is not None and (
+        len(email) > MAX_EMAIL or "@" not in email or " " in email or not email.isprintable()
+    ):
         raise Invalid("invalid_email")
 
 

@@ -39,13 +39,13 @@ PRUNE_EVERY_SECONDS = 600
 def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_prune_forever(runtime))
+        stop = asyncio.Event()
+        task = asyncio.create_task(_prune_forever(runtime, stop))
         try:
             yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            stop.set()
+            await task  # lets a prune in flight finish before the engine goes away
 
     app = FastAPI(
         title="Portvakt",
@@ -66,15 +66,18 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
-async def _prune_forever(runtime: Runtime) -> None:
-    """Delete expired rows now and then; failures are logged, never fatal."""
+async def _prune_forever(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Every ``PRUNE_EVERY_SECONDS`` delete expired rows; failures are logged, never fatal."""
     while True:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=PRUNE_EVERY_SECONDS)
+        if stop.is_set():
+            return
         try:
             counts = await run_in_threadpool(prune, runtime.core, runtime.context(Door.CLI))
             log.debug("pruned %s", counts)
         except Exception:
             log.exception("pruning expired rows failed")
-        await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
 
 def _add_small_routes(app: FastAPI) -> None:
@@ -89,6 +92,10 @@ def _add_small_routes(app: FastAPI) -> None:
         if code in LANGUAGES:
             cookies.write(request, response, cookies.LANG, code, max_age=365 * 86400)
         return response
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -19,7 +19,7 @@ HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "cross-origin-opener-policy": "same-origin",
 }
@@ -134,7 +134,11 @@ def csrf_valid(box: SecretBox, request: Request, submitted: str | None) -> bool:
 def _same_origin(request: Request) -> bool:
     """If the browser says where the form came from, it must be us (SES-03)."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
+    if origin is None:
+        return True
+    if origin == "null":
+        # Browsers send "null" under strict referrer policies; Sec-Fetch-Site is set by the
+        # browser itself and cannot be forged by a page.
+        return request.headers.get("sec-fetch-site") == "same-origin"
     expected = f"{request.url.scheme}://{request.url.netloc}"
     return origin == expected

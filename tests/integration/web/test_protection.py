@@ -61,12 +61,35 @@ def test_cross_origin_post_is_refused_even_with_a_token(client: TestClient, alic
     assert answer.status_code == 403
 
 
+def test_browser_origin_null_is_accepted_only_from_the_same_site(
+    client: TestClient, alice: UserRef
+) -> None:
+    """Browsers may send ``Origin: null``; the browser-set Sec-Fetch-Site decides."""
+    data = {"username": "alice", "password": PASSWORD, "csrf_token": flows.token(client)}
+    same = client.post(
+        "/signin", data=data, headers={"origin": "null", "sec-fetch-site": "same-origin"}
+    )
+    assert same.status_code == 200 and same.url.path == "/signin/activate"
+    cross = client.post(
+        "/signin", data=data, headers={"origin": "null", "sec-fetch-site": "cross-site"}
+    )
+    assert cross.status_code == 403
+    bare = client.post("/signin", data=data, headers={"origin": "null"})
+    assert bare.status_code == 403
+
+
+def test_same_origin_header_is_accepted(client: TestClient, alice: UserRef) -> None:
+    data = {"username": "alice", "password": PASSWORD, "csrf_token": flows.token(client)}
+    answer = client.post("/signin", data=data, headers={"origin": "http://testserver"})
+    assert answer.url.path == "/signin/activate"
+
+
 def test_security_headers_on_pages(client: TestClient) -> None:
     answer = client.get("/signin")
     assert answer.headers["content-security-policy"] == CSP
     assert "script-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
     assert "unsafe-inline" not in CSP
-    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert answer.headers["referrer-policy"] == "same-origin"
     assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert "<script" not in answer.text and " style=" not in answer.text

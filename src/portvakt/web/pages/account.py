@@ -103,9 +103,7 @@ def add_begin(w: W, live: Live, kind: Kind) -> Response:
     if redirect is not None:
         return redirect
     try:
-        credential_id = enrollment.begin(
-            w.rt.core, w.ctx, user_id=live.user.id, kind=kind, label=w.gettext("Authenticator app")
-        )
+        credential_id = enrollment.begin(w.rt.core, w.ctx, user_id=live.user.id, kind=kind)
     except Invalid as exc:
         return account_page(w, live, error=exc)
     return RedirectResponse(f"/account/methods/{credential_id}/confirm", status_code=303)

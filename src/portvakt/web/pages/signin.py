@@ -142,7 +142,6 @@ def activate_begin(w: W, kind: Kind) -> Response:
             w.ctx,
             user_id=pending.user.id,
             kind=kind,
-            label=w.gettext("Authenticator app"),
         )
         signin.set_pending_credential(w.rt.core, pending.id, credential_id)
     except NotFound as exc:

@@ -1,0 +1,1 @@
+"""End-to-end tests: a real ``portvakt serve`` process driven by a real Chromium."""
