@@ -1,0 +1,63 @@
+"""Settings: environment over TOML file over defaults; secrets masked when shown."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from portvakt.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PORTVAKT_CONFIG", "PORTVAKT_DATA_DIR", "PORTVAKT_ISSUER", "PORTVAKT_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_use_sqlite_in_the_data_folder(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.db_url == f"sqlite:///{tmp_path / 'portvakt.db'}"
+    assert settings.remember_device_days == 20 and settings.totp_window == 1
+
+
+def test_toml_file_named_by_env_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "portvakt.toml"
+    config.write_text('issuer = "Example University"\nenrollment_deadline = 2027-01-15\n')
+    monkeypatch.setenv("PORTVAKT_CONFIG", str(config))
+    settings = Settings()
+    assert settings.issuer == "Example University"
+    assert settings.enrollment_deadline == date(2027, 1, 15)
+
+
+def test_toml_in_data_folder_is_read_and_env_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "portvakt.toml").write_text('issuer = "From file"\nport = 9000\n')
+    monkeypatch.setenv("PORTVAKT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PORTVAKT_ISSUER", "From env")
+    settings = Settings()
+    assert settings.issuer == "From env" and settings.port == 9000
+
+
+def test_unknown_or_out_of_range_settings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        Settings(data_dir=tmp_path, totp_window=5)
+    extra: dict[str, object] = {"no_such_setting": 1}
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"data_dir": str(tmp_path), **extra})
+
+
+def test_masked_hides_secrets_and_database_password(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk",
+        database_url="postgresql+psycopg://pv:hunter2@db/pv",
+    )
+    shown = settings.masked()
+    text = repr(shown)
+    assert "hunter2" not in text and "c2VjcmV0" not in text
+    assert shown["secret_key"] == "********"
+    assert shown["database"] == "postgresql+psycopg://pv:***@db/pv"
