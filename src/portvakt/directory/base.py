@@ -4,6 +4,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
+import phonenumbers
+
 from portvakt.domain import UserRef
 from portvakt.errors import Invalid
 
@@ -21,6 +23,18 @@ def normalise_username(raw: str) -> str:
         if not (char.isalnum() or char in _ALLOWED_PUNCTUATION):
             raise Invalid("invalid_username")
     return name
+
+
+def normalise_phone(raw: str) -> str:
+    """An international number in E.164 form (``+4791234567``); spaces and punctuation are
+    ignored. Numbers must start with ``+`` and the country code (phonenumbers decides)."""
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException as exc:
+        raise Invalid("invalid_phone") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise Invalid("invalid_phone")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portvakt.directory.base import MAX_USERNAME, normalise_username
+from portvakt.directory.base import MAX_USERNAME, normalise_phone, normalise_username
 from portvakt.errors import Invalid
 
 ACCEPTED = [
@@ -70,3 +70,17 @@ def test_normalise_username_maps_lookalike_spellings_to_one_name() -> None:
     """Fullwidth, ligature and case variants cannot create a second account."""
     spellings = ["fiona", "FIONA", "ﬁona", "ＦＩＯＮＡ", " Fiona "]
     assert {normalise_username(s) for s in spellings} == {"fiona"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("+47 912 34 567", "+4791234567"), ("+1 (202) 555-0100", "+12025550100")],
+)
+def test_normalise_phone_gives_e164(raw: str, expected: str) -> None:
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["91234567", "+999123", "phone", "+47 1", ""])
+def test_normalise_phone_refuses_numbers_without_country_or_impossible(raw: str) -> None:
+    with pytest.raises(Invalid, match="invalid_phone"):
+        normalise_phone(raw)

@@ -10,7 +10,6 @@ import csv
 import enum
 import io
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Protocol
 
 from portvakt.core.users import check_password_policy, check_profile
 from portvakt.crypto import hashing, otp
-from portvakt.directory.base import normalise_username
+from portvakt.directory.base import normalise_phone, normalise_username
 from portvakt.errors import Invalid
 
 FIELDS = frozenset(
@@ -38,8 +37,6 @@ FIELDS = frozenset(
 MIN_SEED_BYTES = 10  # 80 bits, as older authenticators used; RFC 4226 §4 wants 128 for new seeds
 MAX_SEED_BYTES = 64
 PROGRESS_STEP = 1000
-_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164
-_PHONE_NOISE = re.compile(r"[\s().-]")
 _EXTRA = "\0extra"
 
 Record = tuple[int, dict[str, Any]]  # (line number, field name → value)
@@ -242,10 +239,9 @@ def _ensure_utf8(text: str, name: str) -> None:
 def _phone(raw: str | None) -> str | None:
     if raw is None:
         return None
-    cleaned = _PHONE_NOISE.sub("", raw)
-    if not _PHONE.fullmatch(cleaned):
+    if len(raw) > 40:
         raise Invalid("invalid_phone")
-    return cleaned
+    return normalise_phone(raw)
 
 
 def _totp(fields: dict[str, Any]) -> tuple[bytes | None, otp.OtpParams | None]:
