@@ -21,6 +21,12 @@ from portvakt.domain import Door, UserRef
 from portvakt.settings import Settings
 from portvakt.web.app import create_app
 
+# The CLI picks its language once, at import (Typer builds help texts then), from
+# PORTVAKT_LANGUAGE or the machine's locale: the suite's English assertions must not depend on
+# the LANG of whoever runs it. tests/integration/cli/test_i18n.py runs other languages in a
+# subprocess.
+os.environ["PORTVAKT_LANGUAGE"] = "en"
+
 PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery staple"

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from portvakt.app import Runtime, build
+from portvakt.cli.i18n import _
 from portvakt.cli.messages import describe
 from portvakt.context import Context
 from portvakt.domain import Door
@@ -25,12 +26,12 @@ from portvakt.settings import Settings
 EXIT_FAILED = 1  # the operation was refused (not found, conflict, rejected rows …)
 EXIT_INVALID = 2  # the input was wrong (as click does for usage errors)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JsonOption = Annotated[bool, typer.Option("--json", help=_("Print JSON instead of text."))]
 StdinOption = Annotated[
     bool,
-    typer.Option("--password-stdin", help="Read the password from one line of standard input."),
+    typer.Option("--password-stdin", help=_("Read the password from one line of standard input.")),
 ]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help=_("Do not ask for confirmation."))]
 
 
 class PortvaktGroup(TyperGroup):
@@ -43,7 +44,7 @@ class PortvaktGroup(TyperGroup):
             code = EXIT_INVALID if isinstance(exc, Invalid) else EXIT_FAILED
             fail(describe(exc.code, detail_of(exc)), code=code)
         except UnicodeError:  # undecodable bytes in argv or stdin (surrogateescape)
-            fail("input is not valid UTF-8 text", code=EXIT_INVALID)
+            fail(_("input is not valid UTF-8 text"), code=EXIT_INVALID)
         except BrokenPipeError:
             raise
         except OSError as exc:  # data folder not writable, import file vanished …
@@ -57,7 +58,7 @@ def detail_of(exc: PortvaktError) -> str:
 
 
 def fail(message: str, *, code: int = EXIT_FAILED) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(_("Error: %(message)s") % {"message": message}, err=True)
     raise typer.Exit(code)
 
 
@@ -65,7 +66,8 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        fail("invalid configuration: " + " ".join(str(exc).split()), code=EXIT_INVALID)
+        details = " ".join(str(exc).split())
+        fail(_("invalid configuration: %(details)s") % {"details": details}, code=EXIT_INVALID)
 
 
 @contextmanager
@@ -90,15 +92,19 @@ def _login() -> str:
         return f"uid{os.getuid()}"
 
 
-def read_password(*, from_stdin: bool, prompt: str = "Password") -> str:
+def read_password(*, from_stdin: bool, prompt: str | None = None) -> str:
     """One line of stdin (without its line ending), or a hidden prompt asked twice.
     Never from the command line, where ``ps`` and shell history would see it."""
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
-            raise typer.BadParameter("standard input is empty", param_hint="--password-stdin")
+            raise typer.BadParameter(_("standard input is empty"), param_hint="--password-stdin")
         return line.rstrip("\r\n")
-    answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+    answer: str = typer.prompt(
+        prompt or _("Password"),
+        hide_input=True,
+        confirmation_prompt=_("Repeat for confirmation"),
+    )
     return answer
 
 

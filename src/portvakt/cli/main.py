@@ -9,16 +9,26 @@ import typer
 from portvakt import __version__
 from portvakt.cli import config, db, user
 from portvakt.cli.common import PortvaktGroup
-from portvakt.cli.serve import serve
+from portvakt.cli.i18n import _
+from portvakt.cli.serve import SERVE_HELP, serve
 
 app = typer.Typer(
     name="portvakt",
     cls=PortvaktGroup,
-    help="Portvakt: self-hostable two-factor authentication.",
+    help="\n\n".join(
+        [
+            _("Portvakt: self-hostable two-factor authentication."),
+            _(
+                "Settings come from PORTVAKT_* environment variables and the optional TOML file "
+                "($PORTVAKT_CONFIG, or portvakt.toml in the data folder). The language follows "
+                "PORTVAKT_LANGUAGE (en or nb), otherwise LC_ALL, LC_MESSAGES or LANG."
+            ),
+        ]
+    ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold passwords
 )
-app.command()(serve)
+app.command(help=SERVE_HELP)(serve)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
@@ -35,12 +45,11 @@ def root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version."
+            "--version", callback=_print_version, is_eager=True, help=_("Print the version.")
         ),
     ] = False,
 ) -> None:
-    """Settings come from PORTVAKT_* environment variables and the optional TOML file
-    ($PORTVAKT_CONFIG, or portvakt.toml in the data folder)."""
+    """Only ``--version``; the help text is the one given to ``typer.Typer`` above."""
 
 
 def main() -> None:

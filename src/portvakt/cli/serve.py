@@ -5,14 +5,19 @@ from __future__ import annotations
 import enum
 import os
 import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from portvakt.cli.common import open_runtime
+from portvakt.cli.i18n import _
 from portvakt.core import users
 from portvakt.settings import Settings
+
+SERVE_HELP = _("Prepare the data folder (keys, migrations) and run the web server.")
 
 
 class LogLevel(enum.StrEnum):
@@ -25,18 +30,17 @@ class LogLevel(enum.StrEnum):
 
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on [default: setting host].")
+        str | None, typer.Option(help=_("Address to listen on (default: the host setting)."))
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(min=1, max=65535, help="Port to listen on [default: setting port]."),
+        typer.Option(min=1, max=65535, help=_("Port to listen on (default: the port setting).")),
     ] = None,
-    log_level: Annotated[LogLevel, typer.Option(help="uvicorn log level.")] = LogLevel.INFO,
+    log_level: Annotated[LogLevel, typer.Option(help=_("uvicorn log level."))] = LogLevel.INFO,
     graceful_timeout: Annotated[
-        int, typer.Option(min=0, help="Seconds to let open requests finish on shutdown.")
+        int, typer.Option(min=0, help=_("Seconds to let open requests finish on shutdown."))
     ] = 10,
 ) -> None:
-    """Prepare the data folder (keys, migrations) and run the web server."""
     import uvicorn
 
     from portvakt.web.app import create_app
@@ -44,10 +48,12 @@ def serve(
     with open_runtime() as rt:
         bind_host = host or rt.settings.host
         bind_port = port or rt.settings.port
-        typer.echo(f"Portvakt listens on {_url(rt.settings, bind_host, bind_port)}")
+        url = _url(rt.settings, bind_host, bind_port)
+        typer.echo(_("Portvakt listens on %(url)s") % {"url": url})
         if not users.listing(rt.core, limit=1):
+            command = first_user_command(rt.settings)
             typer.echo(
-                f"No users yet. Create the first one with:\n  {first_user_command(rt.settings)}"
+                _("No users yet. Create the first one with:\n  %(command)s") % {"command": command}
             )
         uvicorn.run(
             create_app(rt),
@@ -68,7 +74,22 @@ def first_user_command(settings: Settings, username: str = "alice") -> str:
         env.append(f"PORTVAKT_CONFIG={shlex.quote(str(Path(config).absolute()))}")
     if "PORTVAKT_DATA_DIR" in os.environ:
         env.append(f"PORTVAKT_DATA_DIR={shlex.quote(str(settings.data_dir))}")
-    return " ".join([*env, "portvakt", "user", "add", username])
+    return " ".join([*env, _program(), "user", "add", username])
+
+
+def _program() -> str:
+    """``portvakt`` when that is what the shell finds, otherwise the path that was run (a
+    fresh virtual environment is usually not on PATH: ``.venv/bin/portvakt``)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "portvakt":
+        return "portvakt"
+    found = shutil.which("portvakt")
+    if found is not None and Path(found).resolve() == invoked.resolve():
+        return "portvakt"
+    try:
+        return shlex.quote(str(invoked.resolve().relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(invoked.resolve()))
 
 
 def _url(settings: Settings, host: str, port: int) -> str:

@@ -18,33 +18,35 @@ from portvakt.cli.common import (
     read_password,
     table,
 )
-from portvakt.cli.userimport import import_users
+from portvakt.cli.i18n import _, ngettext
+from portvakt.cli.userimport import IMPORT_HELP, import_users
 from portvakt.core import enrollment, users
 from portvakt.core.base import Core
 from portvakt.directory.base import normalise_username
 from portvakt.domain import UserRef
 from portvakt.errors import Conflict, NotFound
 
-app = typer.Typer(help="Add, inspect, change and import people.", no_args_is_help=True)
+app = typer.Typer(help=_("Add, inspect, change and import people."), no_args_is_help=True)
 
-Username = Annotated[str, typer.Argument(help="The person's username.", show_default=False)]
+Username = Annotated[str, typer.Argument(help=_("The person's username."), show_default=False)]
 
 
-@app.command()
+@app.command(
+    help=_("Create a user; the password is asked for (hidden, twice) unless given on stdin.")
+)
 def add(
     username: Username,
-    display_name: Annotated[str | None, typer.Option(help="Name shown to people.")] = None,
-    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    display_name: Annotated[str | None, typer.Option(help=_("Name shown to people."))] = None,
+    email: Annotated[str | None, typer.Option(help=_("Email address."))] = None,
     password_stdin: StdinOption = False,
     no_password: Annotated[
-        bool, typer.Option("--no-password", help="Create the user without a password.")
+        bool, typer.Option("--no-password", help=_("Create the user without a password."))
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a user; the password is asked for (hidden, twice) unless given on stdin."""
     if password_stdin and no_password:
         raise typer.BadParameter(
-            "use either --password-stdin or --no-password", param_hint="--no-password"
+            _("use either --password-stdin or --no-password"), param_hint="--no-password"
         )
     with open_runtime() as rt:
         _ensure_new(rt.core, username)  # before asking for a password that would be wasted
@@ -60,24 +62,24 @@ def add(
     if as_json:
         emit_json(_user_json(ref))
     else:
-        typer.echo(f"Created user {ref.username} (id {ref.id}).")
+        typer.echo(_("Created user %(name)s (id %(id)s).") % {"name": ref.username, "id": ref.id})
 
 
-@app.command("list")
+@app.command("list", help=_("List users by username."))
 def list_users(
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 1000,
-    offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, help=_("At most this many."))] = 1000,
+    offset: Annotated[int, typer.Option(min=0, help=_("Skip this many first."))] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """List users by username."""
     with open_runtime() as rt:
         found = users.listing(rt.core, limit=limit, offset=offset)
     if as_json:
         emit_json([_user_json(u) for u in found])
         return
     if not found:
-        typer.echo("No users. Create one with: portvakt user add USERNAME", err=True)
+        typer.echo(_("No users. Create one with: portvakt user add USERNAME"), err=True)
         return
+    # A table for grep and awk: column names and status words stay as they are in every language.
     rows = [("USERNAME", "DISPLAY NAME", "EMAIL", "STATUS")]
     rows += [
         (u.username, u.display_name, u.email or "-", "disabled" if u.disabled else "active")
@@ -86,12 +88,17 @@ def list_users(
     for line in table(rows):
         typer.echo(line)
     if len(found) == limit:
-        typer.echo(f"(the first {limit} from {offset}; see --limit and --offset)", err=True)
+        typer.echo(
+            _("(the first %(limit)s from %(offset)s; see --limit and --offset)")
+            % {"limit": limit, "offset": offset},
+            err=True,
+        )
 
 
-@app.command()
+@app.command(
+    help=_("Show one user, with the number of methods and the second-factor lockout state.")
+)
 def show(username: Username, as_json: JsonOption = False) -> None:
-    """Show one user, with the number of methods and the second-factor lockout state."""
     with open_runtime() as rt:
         info = users.details(rt.core, username)
         now = rt.clock.now()
@@ -110,99 +117,107 @@ def show(username: Username, as_json: JsonOption = False) -> None:
         )
         return
     u = info.user
-    second = state if state != "locked" else f"locked until {iso(info.factor_locked_until)}"
+    failures = info.factor_failures
+    second = ngettext(
+        "%(state)s (%(num)s failure in a row)", "%(state)s (%(num)s failures in a row)", failures
+    ) % {"state": _lockout_text(state, info), "num": failures}
     fields = [
-        ("username", u.username),
+        (_("username"), u.username),
         ("id", str(u.id)),
-        ("display name", u.display_name),
-        ("email", u.email or "-"),
-        ("phone", u.phone or "-"),
-        ("status", "disabled" if u.disabled else "active"),
-        ("password", "set" if info.has_password else "not set"),
-        ("methods", str(info.methods)),
-        ("second factor", f"{second} ({info.factor_failures} failures in a row)"),
-        ("created", iso(u.created_at) or "-"),
+        (_("display name"), u.display_name),
+        (_("email"), u.email or "-"),
+        (_("phone"), u.phone or "-"),
+        (_("status"), _status(u)),
+        (_("password"), _("set") if info.has_password else _("not set")),
+        (_("methods"), str(info.methods)),
+        (_("second factor"), second),
+        (_("created"), iso(u.created_at) or "-"),
     ]
     for line in table(fields):
         typer.echo(line)
 
 
-@app.command()
+@app.command(help=_("Disable a user: no sign-in, and every session ends."))
 def disable(username: Username) -> None:
-    """Disable a user: no sign-in, and every session ends."""
     with open_runtime() as rt:
         users.set_disabled(rt.core, operator(rt), username, disabled=True)
-    typer.echo(f"Disabled {username}.")
+    typer.echo(_("Disabled %(name)s.") % {"name": username})
 
 
-@app.command()
+@app.command(help=_("Enable a disabled user again."))
 def enable(username: Username) -> None:
-    """Enable a disabled user again."""
     with open_runtime() as rt:
         users.set_disabled(rt.core, operator(rt), username, disabled=False)
-    typer.echo(f"Enabled {username}.")
+    typer.echo(_("Enabled %(name)s.") % {"name": username})
 
 
-@app.command("set-password")
+@app.command(
+    "set-password",
+    help=_("Set a new password; every session and remembered device of the person ends."),
+)
 def set_password(username: Username, password_stdin: StdinOption = False) -> None:
-    """Set a new password; every session and remembered device of the person ends."""
     with open_runtime() as rt:
         users.find(rt.core, username)  # NotFound before the prompt, not after it
-        password = read_password(from_stdin=password_stdin, prompt="New password")
+        password = read_password(from_stdin=password_stdin, prompt=_("New password"))
         users.set_password(rt.core, operator(rt), username, password)
-    typer.echo(f"Password of {username} changed.")
+    typer.echo(_("Password of %(name)s changed.") % {"name": username})
 
 
-@app.command()
+@app.command(help=_("Delete a user and everything enrolled for them (the audit trail stays)."))
 def delete(username: Username, yes: YesOption = False) -> None:
-    """Delete a user and everything enrolled for them (the audit trail stays)."""
     with open_runtime() as rt:
         ref = users.find(rt.core, username)
         if not yes:
-            typer.confirm(f"Delete {ref.username} and all of their methods?", abort=True)
+            question = _("Delete %(name)s and all of their methods?") % {"name": ref.username}
+            typer.confirm(question, abort=True)
         users.delete(rt.core, operator(rt), username)
-    typer.echo(f"Deleted {ref.username}.")
+    typer.echo(_("Deleted %(name)s.") % {"name": ref.username})
 
 
-@app.command()
+@app.command(help=_("Clear a second-factor lockout or block after failed codes."))
 def unlock(username: Username) -> None:
-    """Clear a second-factor lockout or block after failed codes."""
     with open_runtime() as rt:
         users.unlock(rt.core, operator(rt), username)
-    typer.echo(f"Unlocked the second factor of {username}.")
+    typer.echo(_("Unlocked the second factor of %(name)s.") % {"name": username})
 
 
-@app.command("reset-methods")
+@app.command(
+    "reset-methods",
+    help=_("Remove every method (lost phone): the person activates a new one at next sign-in."),
+)
 def reset_methods(username: Username, yes: YesOption = False) -> None:
-    """Remove every method (lost phone): the person activates a new one at next sign-in."""
     with open_runtime() as rt:
         ref = users.find(rt.core, username)
         if not yes:
-            typer.confirm(f"Remove every method of {ref.username}?", abort=True)
+            typer.confirm(
+                _("Remove every method of %(name)s?") % {"name": ref.username}, abort=True
+            )
         removed = enrollment.reset_all(rt.core, operator(rt), user_id=ref.id)
-    typer.echo(f"Removed {removed} method(s) of {ref.username}; their sessions have ended.")
+    typer.echo(
+        _("Removed %(num)s method(s) of %(name)s; their sessions have ended.")
+        % {"num": removed, "name": ref.username}
+    )
 
 
-@app.command()
+@app.command(help=_("Show the audit trail of one user, newest first."))
 def audit(
     username: Username,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, help=_("At most this many, newest first."))] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the audit trail of one user, newest first."""
     with open_runtime() as rt:
         events = users.audit_trail(rt.core, username, limit)
     if as_json:
         emit_json(events)
         return
-    keys = ("at", "event", "outcome", "door", "actor", "ip", "method")
+    keys = ("at", "event", "outcome", "door", "actor", "ip", "method")  # machine names: as is
     rows = [[k.upper() for k in keys]]
     rows += [[str(e[k] or "-") for k in keys] for e in events]
     for line in table(rows):
         typer.echo(line)
 
 
-app.command("import")(import_users)
+app.command("import", help=IMPORT_HELP)(import_users)
 
 
 def _ensure_new(core: Core, username: str) -> None:
@@ -212,6 +227,16 @@ def _ensure_new(core: Core, username: str) -> None:
     except NotFound:
         return
     raise Conflict("user_exists")
+
+
+def _status(u: UserRef) -> str:
+    return _("disabled") if u.disabled else _("active")
+
+
+def _lockout_text(state: str, info: users.UserDetails) -> str:
+    if state == "locked":
+        return _("locked until %(time)s") % {"time": iso(info.factor_locked_until)}
+    return _("blocked") if state == "blocked" else _("open")
 
 
 def _lockout(info: users.UserDetails, now: datetime) -> str:

@@ -1,48 +1,13 @@
-"""Translations: ``.po`` catalogues compiled in memory at start-up (no binary files in git),
-language chosen from the ``pv_lang`` cookie, then Accept-Language, then the default."""
+"""Translations for the browser: the shared catalogues of ``portvakt.i18n``, language chosen
+from the ``pv_lang`` cookie, then Accept-Language, then the default."""
 
 from __future__ import annotations
 
-import gettext as stdlib_gettext
-import io
 from collections.abc import Callable
-from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
+from portvakt.i18n import ALIASES, LANGUAGES, LOCALES, N_, Catalogs
 
-LANGUAGES: dict[str, str] = {"en": "English", "nb": "Norsk bokmål"}
-ALIASES = {"no": "nb", "nb": "nb", "nn": "nb", "en": "en"}
-LOCALES = Path(__file__).parent / "locales"
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated when shown."""
-    return message
-
-
-class Catalogs:
-    def __init__(self, directory: Path = LOCALES) -> None:
-        self._by_lang: dict[str, stdlib_gettext.NullTranslations] = {
-            "en": stdlib_gettext.NullTranslations()
-        }
-        for lang in LANGUAGES:
-            po = directory / lang / "LC_MESSAGES" / "messages.po"
-            if lang != "en" and po.is_file():
-                self._by_lang[lang] = _compile(po)
-
-    def get(self, lang: str) -> stdlib_gettext.NullTranslations:
-        return self._by_lang.get(lang, self._by_lang["en"])
-
-
-def _compile(po: Path) -> Translations:
-    with po.open("rb") as handle:
-        catalog = read_po(handle)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer)
+__all__ = ["LANGUAGES", "LOCALES", "N_", "Catalogs", "Gettext", "pick_language"]
 
 
 def pick_language(cookie: str | None, accept_language: str | None, default: str) -> str:

@@ -39,7 +39,7 @@ def test_secrets_never_appear_in_logs_audit_or_tables(
         audit_text = " ".join(
             f"{e.event} {e.details} {e.user_agent} {e.actor}" for e in s.query(AuditEvent)
         )
-        dump = []
+        dump: list[str] = []
         for table in (
             "user_account",
             "credential",
@@ -48,7 +48,7 @@ def test_secrets_never_appear_in_logs_audit_or_tables(
             "audit_event",
             "signin",
         ):
-            dump.extend(str(row) for row in s.execute(text(f"SELECT * FROM {table}")))  # noqa: S608
+            dump.extend(str(row) for row in s.execute(text(f"SELECT * FROM {table}")))
     everything = logged + audit_text + " ".join(dump)
     for canary in canaries:
         assert canary is not None and canary not in everything
