@@ -3,6 +3,7 @@ a real SQLite file or PostgreSQL schema, and a cookie-keeping client."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -106,6 +107,7 @@ def settings(tmp_path: Path, db_url: str, settings_overrides: dict[str, Any]) ->
 def runtime(settings: Settings, clock: FakeClock) -> Iterator[Runtime]:
     rt = build(settings, clock=clock)
     yield rt
+    asyncio.run(rt.core.notifier.stop())
     rt.core.store.dispose()
 
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from portvakt.channels.notify import notifier_from_url
 from portvakt.context import Context, SystemClock
 from portvakt.core.base import Core, knobs_from_settings
 from portvakt.crypto.secretbox import KeyRing
@@ -32,6 +33,7 @@ class Runtime:
         ip: str | None = None,
         user_agent: str | None = None,
         actor: str | None = None,
+        base_url: str | None = None,
     ) -> Context:
         return Context(
             settings=self.settings,
@@ -41,6 +43,7 @@ class Runtime:
             ip=ip,
             user_agent=user_agent,
             actor=actor,
+            base_url=base_url,
         )
 
     def with_clock(self, clock: Clock) -> Runtime:
@@ -74,6 +77,10 @@ def build(settings: Settings, *, clock: Clock | None = None, upgrade: bool = Tru
         registry=load_registry(),
         knobs=knobs_from_settings(settings),
         directory=LocalDirectory(store),
+        notifier=notifier_from_url(
+            settings.db_url,
+            settings.redis_url.get_secret_value() if settings.redis_url else None,
+        ),
     )
     return Runtime(settings=settings, core=core, box=box, clock=clock or SystemClock())
 

@@ -24,6 +24,7 @@ class Context:
     ip: str | None = None
     user_agent: str | None = None
     actor: str | None = None  # operator or user name for audit; None = the person themself
+    base_url: str | None = None  # how this server is reached (settings.public_url or request)
 
     def now(self) -> datetime:
         return self.clock.now()

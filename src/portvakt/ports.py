@@ -24,3 +24,44 @@ class SecretBox(Protocol):
     def keyed_hash(self, value: bytes, *, purpose: str) -> str:
         """A keyed, deterministic hash (hex) for lookups of high-entropy tokens."""
         ...
+
+
+class Subscription(Protocol):
+    """One waiter's view of one notifier channel; used on the event loop that created it."""
+
+    async def get(self, timeout: float) -> str | None:
+        """The next message, or ``None`` after ``timeout`` seconds or once closed."""
+        ...
+
+    async def close(self) -> None:
+        """Stop delivery; a waiting ``get`` returns ``None``. Closing twice is harmless."""
+        ...
+
+
+class Notifier(Protocol):
+    """Wakes waiters (on this or another instance) when something they wait for happened.
+
+    A doorbell, not a mailbox: a message published while an instance's listener is
+    reconnecting is lost, so a waiter re-reads the state it waits for after each ``get``,
+    whether that returned a message or timed out.
+    """
+
+    def publish(self, channel: str, message: str) -> None:
+        """Send ``message`` to every subscriber of ``channel`` on every instance.
+
+        Synchronous and callable from any thread (the core calls it after its commit). Never
+        blocks for long and never raises on delivery problems: those are logged.
+        """
+        ...
+
+    def subscribe(self, channel: str) -> Subscription:
+        """Called on the event loop; every message published after this call is delivered."""
+        ...
+
+    async def start(self) -> None:
+        """Open the listening connection (the app's lifespan calls this)."""
+        ...
+
+    async def stop(self) -> None:
+        """Close connections and subscriptions (waiters get ``None``)."""
+        ...

@@ -19,7 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-SECRET_FIELDS = frozenset({"secret_key", "database_url"})
+SECRET_FIELDS = frozenset({"secret_key", "database_url", "redis_url"})
 
 
 def _toml_path() -> Path | None:
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("portvakt-data"), description="Data folder (SQLite, keys)")
     database_url: SecretStr | None = Field(
         None, description="SQLAlchemy URL; default is SQLite in the data folder"
+    )
+    redis_url: SecretStr | None = Field(
+        None, description="Redis URL for cross-instance events; default: PostgreSQL or in-process"
     )
     secret_key: SecretStr | None = Field(
         None, description="Base64 32-byte master key; default is a key file in the data folder"
@@ -63,6 +66,17 @@ class Settings(BaseSettings):
 
     # TOTP
     totp_window: int = Field(1, ge=0, le=2)
+
+    # Push approval (Portvakt Authenticator)
+    push_challenge_seconds: int = Field(60, ge=15, le=120)
+    push_number_digits: int = Field(2, ge=2, le=6)
+    push_match_mode: Literal["type", "pick"] = "type"
+    push_max_unanswered: int = Field(3, ge=1, le=20)
+    push_window_seconds: int = Field(300, ge=60, le=3600)
+    push_max_denials: int = Field(2, ge=1, le=10)
+    push_pause_minutes: int = Field(20, ge=1, le=24 * 60)
+    push_require_uv: bool = False
+    push_activation_minutes: int = Field(10, ge=1, le=10)
 
     # Throttling (NIST SP 800-63B: at most 100 consecutive failures)
     factor_lockout_threshold: int = Field(10, ge=3, le=50)

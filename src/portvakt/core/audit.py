@@ -25,6 +25,12 @@ class Event(enum.StrEnum):
     FACTOR_BLOCKED = "factor.blocked"
     FACTOR_UNLOCKED = "factor.unlocked"
     STEP_UP = "signin.step_up"
+    PUSH_SENT = "push.sent"
+    PUSH_APPROVED = "push.approved"
+    PUSH_DENIED = "push.denied"
+    PUSH_FRAUD = "push.fraud_reported"
+    PUSH_REFUSED = "push.refused"
+    PUSH_DEVICE_REGISTERED = "push.device_registered"
     ENROLLMENT_SKIPPED = "enrollment.skipped"
     METHOD_ADDED = "method.added"
     METHOD_RENAMED = "method.renamed"
@@ -51,6 +57,8 @@ SIGNIN_EVENTS = (
     Event.FACTOR_REPLAY.value,
     Event.FACTOR_LOCKED.value,
     Event.FACTOR_BLOCKED.value,
+    Event.PUSH_DENIED.value,
+    Event.PUSH_FRAUD.value,
 )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from portvakt.directory.base import Directory
 from portvakt.methods.registry import Registry
 from portvakt.policy.knobs import Knobs
+from portvakt.ports import Notifier
 from portvakt.settings import Settings
 from portvakt.store.db import Store
 
@@ -17,6 +18,7 @@ class Core:
     registry: Registry
     knobs: Knobs
     directory: Directory
+    notifier: Notifier
 
 
 def knobs_from_settings(settings: Settings) -> Knobs:
@@ -28,4 +30,5 @@ def knobs_from_settings(settings: Settings) -> Knobs:
         lockout_seconds=settings.factor_lockout_seconds,
         lockout_max_seconds=settings.factor_lockout_max_seconds,
         hard_limit=settings.factor_hard_limit,
+        push_require_uv=settings.push_require_uv,
     )

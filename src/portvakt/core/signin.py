@@ -122,16 +122,12 @@ def submit_code(
     pending = load(core, ctx, token)
     if pending.stage is not SignInStage.FACTOR or kind not in pending.decision.offered_kinds:
         raise Denied("wrong_stage")
+    if not core.registry.get(kind).capabilities.interactive:
+        raise Denied("wrong_stage")
     with core.store.write() as s:
         outcome = check_code(s, core, ctx, user_id=pending.user.id, kind=kind, raw_code=code)
         if outcome.ok:
-            s.execute(delete(SignIn).where(SignIn.id == pending.id))
-            device = None
-            days = pending.decision.remember_device_days
-            if remember and days > 0:
-                device = sessions.remember_device(s, ctx, user_id=pending.user.id, days=days)
-            done = _finish(s, ctx, pending.user.id, method=kind, factor=True)
-            return Progress(SignInStage.DONE, session_token=done.session_token, device_token=device)
+            return finish_pending(s, ctx, pending, method=kind, remember=remember)
     if outcome.throttled is not None:
         raise outcome.throttled
     raise Denied("wrong_code")
@@ -158,8 +154,21 @@ def finish_activation(core: Core, ctx: Context, pending: PendingSignIn, *, kind:
     """Called when the first method was confirmed during sign-in: the confirming code proved
     possession, so the person is signed in with two factors."""
     with core.store.write() as s:
-        s.execute(delete(SignIn).where(SignIn.id == pending.id))
-        return _finish(s, ctx, pending.user.id, method=kind, factor=True)
+        return finish_pending(s, ctx, pending, method=kind)
+
+
+def finish_pending(
+    s: Session, ctx: Context, pending: PendingSignIn, *, method: str, remember: bool = False
+) -> Progress:
+    """End a sign-in in progress with a proven second factor (inside the caller's
+    transaction); optionally remember this device for the policy's number of days."""
+    s.execute(delete(SignIn).where(SignIn.id == pending.id))
+    device = None
+    days = pending.decision.remember_device_days
+    if remember and days > 0:
+        device = sessions.remember_device(s, ctx, user_id=pending.user.id, days=days)
+    done = _finish(s, ctx, pending.user.id, method=method, factor=True)
+    return Progress(SignInStage.DONE, session_token=done.session_token, device_token=device)
 
 
 def set_pending_credential(core: Core, signin_id: str, credential_id: int) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from portvakt.methods.base import Method
+from portvakt.methods.push import PushMethod
 from portvakt.methods.totp import TotpMethod
 
-BUILT_IN: tuple[type[Method], ...] = (TotpMethod,)
+BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod)
 
 
 class Registry:

@@ -21,10 +21,11 @@ from portvakt.core.maintenance import prune
 from portvakt.domain import Door
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
 from portvakt.web import cookies
+from portvakt.web.api import app as app_api
 from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
 from portvakt.web.i18n import LANGUAGES, Catalogs
 from portvakt.web.messages import error_text
-from portvakt.web.pages import account, signin
+from portvakt.web.pages import account, push, signin
 from portvakt.web.pages.account import safe_next
 from portvakt.web.render import Renderer
 from portvakt.web.security import SecurityMiddleware
@@ -40,12 +41,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        await runtime.core.notifier.start()
         task = asyncio.create_task(_prune_forever(runtime, stop))
         try:
             yield
         finally:
             stop.set()
             await task  # lets a prune in flight finish before the engine goes away
+            await runtime.core.notifier.stop()
 
     app = FastAPI(
         title="Portvakt",
@@ -61,6 +64,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin.router)
     app.include_router(account.router)
+    app.include_router(push.router)
+    app.include_router(app_api.router)
     _add_small_routes(app)
     _add_error_handlers(app)
     return app

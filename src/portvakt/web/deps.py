@@ -59,7 +59,10 @@ def renderer(request: Request) -> Renderer:
 def web(request: Request) -> Web:
     rt = runtime(request)
     client = request.client.host if request.client else None
-    ctx = rt.context(Door.WEB, ip=client, user_agent=request.headers.get("user-agent"))
+    base = rt.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
+    ctx = rt.context(
+        Door.WEB, ip=client, user_agent=request.headers.get("user-agent"), base_url=base.rstrip("/")
+    )
     return Web(request=request, rt=rt, ctx=ctx, renderer=renderer(request))
 
 

@@ -34,6 +34,26 @@ ERRORS: dict[str, str] = {
     "method_not_allowed": N_("That action is not allowed here."),
     "step_up_required": N_("Confirm it's you with a code before you change your security info."),
     "server_error": N_("Something went wrong on our side. Please try again."),
+    "push_expired": N_("The request expired before it was approved. Try again."),
+    "push_denied": N_("The request was denied in the app. Nothing more was sent."),
+    "push_failed": N_("The request could not be approved. Try again or sign in another way."),
+    "push_wrong_number": N_(
+        "The number entered in the app did not match. Try again or sign in another way."
+    ),
+    "push_superseded": N_("A newer sign-in request replaced this one."),
+    "push_used": N_("This request has already been used."),
+    "push_not_found": N_("That request was not found. Please sign in again."),
+    "push_paused": N_(
+        "Push requests are paused for your account after a reported sign-in attempt. "
+        "Sign in another way, or wait %(minutes)s minutes."
+    ),
+    "push_rate_limited": N_(
+        "Too many push requests without a sign-in. Sign in another way, or wait %(minutes)s "
+        "minutes."
+    ),
+    "push_cooldown": N_(
+        "Requests were denied in the app. Sign in another way, or wait %(minutes)s minutes."
+    ),
 }
 
 

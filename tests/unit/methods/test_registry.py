@@ -38,10 +38,10 @@ def fake_entry_points(*targets: type[TotpMethod]) -> tuple[list[str], object]:
     return groups, entry_points
 
 
-def test_registry_holds_built_in_totp() -> None:
+def test_registry_holds_the_built_in_kinds() -> None:
     """STYLE §3.3: a tuple of built-ins, keyed by kind."""
     methods = Registry(BUILT_IN)
-    assert methods.kinds() == ("totp",)
+    assert methods.kinds() == ("totp", "push")
     assert "totp" in methods
     assert isinstance(methods.get("totp"), TotpMethod)
 
@@ -83,7 +83,7 @@ def test_load_registry_adds_entry_point_methods_after_built_ins(
     monkeypatch.setattr(registry, "entry_points", entry_points)
     methods = load_registry()
     assert groups == ["portvakt.methods"]
-    assert methods.kinds() == ("totp", "plugin")
+    assert methods.kinds() == ("totp", "push", "plugin")
     assert isinstance(methods.get("plugin"), PluginMethod)
 
 

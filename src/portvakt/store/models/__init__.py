@@ -3,6 +3,7 @@
 from portvakt.store.models.audit import AuditEvent
 from portvakt.store.models.base import Base
 from portvakt.store.models.credential import Credential
+from portvakt.store.models.push import PushChallenge, SigningKey
 from portvakt.store.models.ratelimit import RateCounter
 from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
 from portvakt.store.models.user import User
@@ -11,9 +12,11 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Credential",
+    "PushChallenge",
     "RateCounter",
     "RememberedDevice",
     "SignIn",
+    "SigningKey",
     "User",
     "WebSession",
 ]

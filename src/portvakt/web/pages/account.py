@@ -20,6 +20,7 @@ from portvakt.web.pages.signin import throttle_text
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 STATUS = {Invalid: 400, Denied: 401, NotFound: 404, Conflict: 409, Throttled: 429}
 HOME = "/account"
+ENROLL_PAGES = {"push": "push"}  # kinds whose enrolment page is not the code-confirm page
 
 
 def home() -> Response:
@@ -106,7 +107,8 @@ def add_begin(w: W, live: Live, kind: Kind) -> Response:
         credential_id = enrollment.begin(w.rt.core, w.ctx, user_id=live.user.id, kind=kind)
     except Invalid as exc:
         return account_page(w, live, error=exc)
-    return RedirectResponse(f"/account/methods/{credential_id}/confirm", status_code=303)
+    page = ENROLL_PAGES.get(kind, "confirm")
+    return RedirectResponse(f"/account/methods/{credential_id}/{page}", status_code=303)
 
 
 @router.get("/account/methods/{credential_id}/confirm")

@@ -1,0 +1,1 @@
+"""Outbound channels: how the server reaches people and its own other instances."""

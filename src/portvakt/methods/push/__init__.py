@@ -1,0 +1,3 @@
+from portvakt.methods.push.method import PushMethod
+
+__all__ = ["PushMethod"]

@@ -1,0 +1,1 @@
+"""Wire schemas (pydantic) for the JSON APIs."""
