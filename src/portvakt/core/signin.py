@@ -116,10 +116,10 @@ def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
 
 
 def submit_code(
-    core: Core, ctx: Context, *, token: str | None, kind: str, code: str, remember: bool
+    core: Core, ctx: Context, pending: PendingSignIn, *, kind: str, code: str, remember: bool
 ) -> Progress:
-    """Step 2: the second factor. Wrong → ``Denied('wrong_code')``; locked → ``Throttled``."""
-    pending = load(core, ctx, token)
+    """Step 2: the second factor, for a sign-in ``load`` found. Wrong → ``Denied('wrong_code')``;
+    locked → ``Throttled``."""
     if pending.stage is not SignInStage.FACTOR or kind not in pending.decision.offered_kinds:
         raise Denied("wrong_stage")
     if not core.registry.get(kind).capabilities.interactive:
@@ -162,7 +162,9 @@ def finish_pending(
 ) -> Progress:
     """End a sign-in in progress with a proven second factor (inside the caller's
     transaction); optionally remember this device for the policy's number of days."""
-    s.execute(delete(SignIn).where(SignIn.id == pending.id))
+    s.execute(
+        delete(SignIn).where(SignIn.id == pending.id).execution_options(synchronize_session=False)
+    )
     device = None
     days = pending.decision.remember_device_days
     if remember and days > 0:

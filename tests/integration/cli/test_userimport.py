@@ -73,9 +73,8 @@ def sign_in_with_code(runtime: Runtime, username: str, password: str, code: str)
         runtime.core, ctx, username=username, password=password, device_token=None
     )
     assert first.stage is SignInStage.FACTOR
-    done = signin.submit_code(
-        runtime.core, ctx, token=first.signin_token, kind="totp", code=code, remember=False
-    )
+    pending = signin.load(runtime.core, ctx, first.signin_token)
+    done = signin.submit_code(runtime.core, ctx, pending, kind="totp", code=code, remember=False)
     return done.stage
 
 

@@ -47,5 +47,6 @@ def advance_counter(session: Session, credential_id: int, counter: int, now: dat
             (Credential.counter.is_(None)) | (Credential.counter < counter),
         )
         .values(counter=counter, last_used_at=now)
+        .execution_options(synchronize_session=False)
     )
     return (result.rowcount or 0) == 1  # type: ignore[attr-defined]

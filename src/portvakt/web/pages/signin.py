@@ -93,13 +93,12 @@ def factor_page(
 
 @router.post("/signin/factor")
 def factor_submit(w: W, code: Code, kind: Kind = "totp", remember: Flag = None) -> Response:
-    token = w.cookie(cookies.SIGNIN)
     try:
-        pending = signin.load(w.rt.core, w.ctx, token)
+        pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
         if not code_looks_valid(code):
             return factor_page(w, pending, status=400, error=error_text("code_format"))
         progress = signin.submit_code(
-            w.rt.core, w.ctx, token=token, kind=kind, code=code, remember=remember == "on"
+            w.rt.core, w.ctx, pending, kind=kind, code=code, remember=remember == "on"
         )
     except NotFound as exc:
         return expired(w, exc.code)
