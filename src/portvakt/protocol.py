@@ -161,9 +161,10 @@ class Activation:
         if missing:
             raise ProtocolError("incomplete_uri", ", ".join(missing))
         server = query["server"].rstrip("/")
-        scheme = urlparse(server).scheme
-        if scheme not in {"https", "http"}:
-            raise ProtocolError("bad_server_url")
+        target = urlparse(server)
+        loopback = target.hostname in {"localhost", "127.0.0.1", "::1"}
+        if target.scheme != "https" and not (target.scheme == "http" and loopback):
+            raise ProtocolError("bad_server_url")  # plain http only for a server on this host
         return cls(
             server=server,
             code=query["code"],

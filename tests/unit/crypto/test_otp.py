@@ -359,3 +359,19 @@ def test_provisioning_uri_secret_has_no_padding_for_twenty_byte_seed() -> None:
     (secret,) = parse_qs(urlsplit(uri).query)["secret"]
     assert len(secret) == 32
     assert "=" not in secret
+
+
+def test_hotp_accepts_80_bit_seeds_of_older_tokens() -> None:
+    """pyotp refuses seeds under 112 bits; imported 10-byte seeds must still verify."""
+    seed = bytes(range(10))
+    mac = hmac.new(seed, (7).to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    expected = (int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF) % 1_000_000
+    assert otp.hotp(seed, 7) == f"{expected:06d}"
+
+
+def test_hotp_matches_pyotp_for_long_seeds() -> None:
+    seed = bytes(range(32))
+    for counter in (0, 1, 99, 2**33):
+        expected = pyotp.HOTP(otp.b32(seed)).at(counter)
+        assert otp.hotp(seed, counter) == expected
