@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,7 +108,10 @@ def settings(tmp_path: Path, db_url: str, settings_overrides: dict[str, Any]) ->
 def runtime(settings: Settings, clock: FakeClock) -> Iterator[Runtime]:
     rt = build(settings, clock=clock)
     yield rt
-    asyncio.run(rt.core.notifier.stop())
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    stopper = threading.Thread(target=lambda: asyncio.run(rt.core.notifier.stop()))
+    stopper.start()
+    stopper.join()
     rt.core.store.dispose()
 
 

@@ -177,8 +177,10 @@ def live_server(
             _stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running on the
+    main thread while it is open, which would break ``asyncio.run`` in other modules' tests."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing (apt-get install chromium; never `playwright install`)"
         if _browser_required():

@@ -22,10 +22,12 @@ from portvakt.core import ratelimit, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.pushdevice import Device, challenge_data, number_for
+from portvakt.core.sessions import SessionView
 from portvakt.core.signin import PendingSignIn, Progress, finish_pending
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.methods.push.method import PushMethod
-from portvakt.store.models import PushChallenge
+from portvakt.store.models import PushChallenge, WebSession
+from portvakt.store.repos import credentials
 
 PENDING = "pending"
 TERMINAL = frozenset({"approved", "denied", "failed", "expired", "superseded", "used"})
@@ -42,26 +44,47 @@ class PushView:
     reason: str | None
 
 
-def start(core: Core, ctx: Context, pending: PendingSignIn) -> PushView:
-    """Send a sign-in challenge to every device of the person (after the password only)."""
-    if "push" not in pending.decision.offered_kinds:
-        raise Invalid("kind_not_allowed")
+@dataclass(frozen=True, slots=True)
+class Waiter:
+    """What a challenge is bound to: a sign-in in progress, or a session stepping up."""
+
+    user_id: int
+    username: str
+    bound_to: str  # the SignIn id, or the web session id
+    purpose: str  # "signin" or "stepup"
+
+
+def for_signin(pending: PendingSignIn) -> Waiter:
+    return Waiter(pending.user.id, pending.user.username, pending.id, "signin")
+
+
+def for_step_up(live: SessionView) -> Waiter:
+    return Waiter(live.user.id, live.user.username, live.id, "stepup")
+
+
+def start(core: Core, ctx: Context, waiter: Waiter) -> PushView:
+    """Send a challenge to every active device of the person (for a sign-in: only after the
+    password)."""
     settings = ctx.settings
     now = ctx.now()
-    user_id = pending.user.id
     with core.store.write() as s:
-        blocked = _fatigue(s, ctx, user_id)
+        active = [
+            r for r in credentials.for_user(s, waiter.user_id, active_only=True) if r.kind == "push"
+        ]
+        if not active or "push" not in core.knobs.allowed_kinds:
+            raise Invalid("kind_not_allowed")
+        blocked = _fatigue(s, ctx, waiter.user_id)
         if blocked is None:
-            superseded = _supersede(s, user_id)
+            superseded = _supersede(s, waiter.user_id)
             row = PushChallenge(
                 id=protocol.new_id(),
-                user_id=user_id,
-                signin_id=pending.id,
-                purpose="signin",
+                user_id=waiter.user_id,
+                signin_id=waiter.bound_to,
+                purpose=waiter.purpose,
                 nonce=protocol.new_id(),
                 match_mode=settings.push_match_mode,
                 digits=settings.push_number_digits,
-                context=_context(ctx, pending.user.username),
+                context=_context(ctx, waiter.username),
                 state=PENDING,
                 created_at=now,
                 expires_at=now + timedelta(seconds=settings.push_challenge_seconds),
@@ -72,21 +95,30 @@ def start(core: Core, ctx: Context, pending: PendingSignIn) -> PushView:
                 protocol.pick_choices(number) if row.match_mode == protocol.MatchMode.PICK else []
             )
             s.add(row)
-            record(s, ctx, Event.PUSH_SENT, user_id=user_id, method="push", details={"tx": row.id})
-            view = PushView(row.id, number, PENDING, row.expires_at, None)
+            record(
+                s,
+                ctx,
+                Event.PUSH_SENT,
+                user_id=waiter.user_id,
+                method="push",
+                details={"tx": row.id, "purpose": waiter.purpose},
+            )
+            shown = PushView(row.id, number, PENDING, row.expires_at, None)
     if blocked is not None:
         raise blocked
     for tx in superseded:
-        _announce(core, user_id, tx, "superseded")
-    core.notifier.publish(f"user:{user_id}", json.dumps({"type": "challenge", "tx": view.tx}))
-    return view
+        _announce(core, waiter.user_id, tx, "superseded")
+    core.notifier.publish(
+        f"user:{waiter.user_id}", json.dumps({"type": "challenge", "tx": shown.tx})
+    )
+    return shown
 
 
-def view(core: Core, ctx: Context, pending: PendingSignIn, tx: str) -> PushView:
-    """The challenge of this sign-in, with its state (``expired`` once past its time)."""
+def view(core: Core, ctx: Context, waiter: Waiter, tx: str) -> PushView:
+    """The waiter's challenge with its state (``expired`` once past its time)."""
     with core.store.read() as s:
         row = s.get(PushChallenge, tx)
-        if row is None or row.signin_id != pending.id or row.user_id != pending.user.id:
+        if row is None or row.signin_id != waiter.bound_to or row.user_id != waiter.user_id:
             raise NotFound("push_not_found")
         state = row.state
         if state == PENDING and row.expires_at <= ctx.now():
@@ -96,22 +128,39 @@ def view(core: Core, ctx: Context, pending: PendingSignIn, tx: str) -> PushView:
         )
 
 
+def finish_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> None:
+    """An approved step-up challenge of this session counts as a fresh second factor."""
+    with core.store.write() as s:
+        if _consume(s, tx, live.id) != 1:
+            raise Denied("push_not_approved")
+        record(s, ctx, Event.STEP_UP, user_id=live.user.id, method="push")
+        session_row = s.get(WebSession, live.id)
+        if session_row is not None:
+            session_row.factor_at = ctx.now()
+            session_row.method = "push"
+
+
+def _consume(s: Session, tx: str, bound_to: str) -> int:
+    result = s.execute(
+        update(PushChallenge)
+        .where(
+            PushChallenge.id == tx,
+            PushChallenge.signin_id == bound_to,
+            PushChallenge.state == "approved",
+        )
+        .values(state="used")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def finish(
     core: Core, ctx: Context, pending: PendingSignIn, tx: str, *, remember: bool = False
 ) -> Progress:
     """The browser's last step: an approved challenge of *this* sign-in opens the session.
     The challenge is consumed (``used``), so it cannot finish a second sign-in."""
     with core.store.write() as s:
-        consumed = s.execute(
-            update(PushChallenge)
-            .where(
-                PushChallenge.id == tx,
-                PushChallenge.signin_id == pending.id,
-                PushChallenge.state == "approved",
-            )
-            .values(state="used")
-        ).rowcount  # type: ignore[attr-defined]
-        if consumed != 1:
+        if _consume(s, tx, pending.id) != 1:
             raise Denied("push_not_approved")
         return finish_pending(s, ctx, pending, method="push", remember=remember)
 
@@ -152,7 +201,7 @@ def _refusal(ctx: Context, row: PushChallenge | None, device: Device) -> str | N
         return "not_pending"
     if row.purpose == "activation" and row.credential_id != device.credential_id:
         return "not_pending"
-    if row.purpose == "signin" and not device.active:
+    if row.purpose != "activation" and not device.active:
         return "unauthorized"
     if row.state != PENDING:
         return "not_pending"
@@ -217,7 +266,7 @@ def _apply(
             credential_id=device.credential_id,
             details=details,
         )
-        if row.purpose == "signin" and reason == "wrong_number":
+        if row.purpose != "activation" and reason == "wrong_number":
             user = device.user_row(s)
             if user is not None:
                 throttle.register_failure(s, ctx, user, core.knobs, method="push")
@@ -240,7 +289,7 @@ def _fatigue(s: Session, ctx: Context, user_id: int) -> Throttled | None:
             select(PushChallenge)
             .where(
                 PushChallenge.user_id == user_id,
-                PushChallenge.purpose == "signin",
+                PushChallenge.purpose != "activation",
                 PushChallenge.created_at > since,
             )
             .order_by(PushChallenge.created_at.desc())
@@ -266,7 +315,7 @@ def _supersede(s: Session, user_id: int) -> list[str]:
             select(PushChallenge).where(
                 PushChallenge.user_id == user_id,
                 PushChallenge.state == PENDING,
-                PushChallenge.purpose == "signin",
+                PushChallenge.purpose != "activation",
             )
         )
     )

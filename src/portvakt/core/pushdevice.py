@@ -169,7 +169,7 @@ def pending_for(core: Core, ctx: Context, device: Device) -> list[str]:
         visible = [
             challenge_data(ctx, r)
             for r in rows
-            if (r.purpose == "signin" and device.active)
+            if (r.purpose != "activation" and device.active)
             or (r.purpose == "activation" and r.credential_id == device.credential_id)
         ]
     return [

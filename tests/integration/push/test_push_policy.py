@@ -16,7 +16,12 @@ from tests.integration.web import flows
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"push_require_uv": True, "push_match_mode": "pick", "push_number_digits": 6}
+    return {
+        "public_url": "http://localhost",
+        "push_require_uv": True,
+        "push_match_mode": "pick",
+        "push_number_digits": 6,
+    }
 
 
 def test_uv_required_refuses_plain_approval_and_accepts_unlocked(

@@ -4,7 +4,9 @@ move on by themselves with it (static/push.js over server-sent events)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import RedirectResponse, Response
@@ -15,6 +17,7 @@ from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.web import cookies
 from portvakt.web.deps import Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
+from portvakt.web.pages.account import safe_next
 from portvakt.web.pages.forms import Flag
 from portvakt.web.pages.signin import after_progress, expired, factor_page, throttle_text
 from portvakt.web.sse import Snapshot, follow, stream
@@ -31,7 +34,7 @@ def _pending(w: Web) -> signin.PendingSignIn:
 def push_start(w: W) -> Response:
     try:
         pending = _pending(w)
-        started = push.start(w.rt.core, w.ctx, pending)
+        started = push.start(w.rt.core, w.ctx, push.for_signin(pending))
     except NotFound as exc:
         return expired(w, exc.code)
     except Invalid as exc:
@@ -45,13 +48,30 @@ def push_start(w: W) -> Response:
 @router.get("/signin/push/wait")
 def push_wait(w: W, tx: Tx) -> Response:
     try:
-        shown = push.view(w.rt.core, w.ctx, _pending(w), tx)
+        shown = push.view(w.rt.core, w.ctx, push.for_signin(_pending(w)), tx)
     except NotFound as exc:
         return expired(w, exc.code)
-    return _wait_page(w, shown)
+    return _wait_page(w, shown, SIGNIN_LINKS)
 
 
-def _wait_page(w: Web, shown: push.PushView, *, status: int = 200) -> Response:
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where the shared waiting page sends the browser (sign-in or step-up)."""
+
+    base: str  # /signin/push or /account/verify/push
+    other_way: str
+    remember: bool
+    next_path: str = ""
+
+    def url(self, action: str, tx: str) -> str:
+        query = f"tx={quote(tx)}" + (f"&next={quote(self.next_path)}" if self.next_path else "")
+        return f"{self.base}/{action}?{query}"
+
+
+SIGNIN_LINKS = Links("/signin/push", "/signin/factor", remember=True)
+
+
+def _wait_page(w: Web, shown: push.PushView, links: Links, *, status: int = 200) -> Response:
     message = None if shown.state in {"pending", "approved"} else f"push_{shown.state}"
     if shown.reason == "wrong_number":
         message = "push_wrong_number"
@@ -59,8 +79,9 @@ def _wait_page(w: Web, shown: push.PushView, *, status: int = 200) -> Response:
         "methods/push/wait.html",
         status=status,
         shown=shown,
+        links=links,
         error=error_text(message) if message else None,
-        remember_days=w.rt.settings.remember_device_days,
+        remember_days=w.rt.settings.remember_device_days if links.remember else 0,
     )
 
 
@@ -68,8 +89,10 @@ def _wait_page(w: Web, shown: push.PushView, *, status: int = 200) -> Response:
 async def push_events(w: W, tx: Tx) -> Response:
     pending = await run_in_threadpool(_pending, w)
 
+    waiter = push.for_signin(pending)
+
     async def read() -> Snapshot:
-        shown = await run_in_threadpool(push.view, w.rt.core, w.ctx, pending, tx)
+        shown = await run_in_threadpool(push.view, w.rt.core, w.ctx, waiter, tx)
         left = (shown.expires_at - w.rt.clock.now()).total_seconds() + 0.5
         return Snapshot("state", {"state": shown.state}, shown.state != "pending", left)
 
@@ -85,11 +108,73 @@ def push_complete(w: W, tx: Tx, remember: Flag = None) -> Response:
         return expired(w, exc.code)
     except Denied:
         try:
-            shown = push.view(w.rt.core, w.ctx, pending, tx)
+            shown = push.view(w.rt.core, w.ctx, push.for_signin(pending), tx)
         except NotFound as exc:
             return expired(w, exc.code)
-        return _wait_page(w, shown, status=409 if shown.state != "pending" else 202)
+        status = 409 if shown.state != "pending" else 202
+        return _wait_page(w, shown, SIGNIN_LINKS, status=status)
     return after_progress(w, progress)
+
+
+# -- step-up on Security info with the app -----------------------------------------------------
+
+
+def _step_up_links(w: Web) -> Links:
+    next_path = safe_next(w.request.query_params.get("next"))
+    return Links(
+        "/account/verify/push",
+        f"/account/verify?next={quote(next_path)}",
+        remember=False,
+        next_path=next_path,
+    )
+
+
+@router.post("/account/verify/push")
+def step_up_start(w: W, live: Live) -> Response:
+    links = _step_up_links(w)
+    try:
+        started = push.start(w.rt.core, w.ctx, push.for_step_up(live))
+    except Invalid as exc:
+        return w.page("error.html", status=400, error=error_text(exc.code))
+    except Throttled as exc:
+        text, headers = throttle_text(w, exc)
+        return w.page("error.html", status=429, error=text, headers=headers)
+    return RedirectResponse(links.url("wait", started.tx), status_code=303)
+
+
+@router.get("/account/verify/push/wait")
+def step_up_wait(w: W, live: Live, tx: Tx) -> Response:
+    try:
+        shown = push.view(w.rt.core, w.ctx, push.for_step_up(live), tx)
+    except NotFound:
+        return RedirectResponse("/account", status_code=303)
+    return _wait_page(w, shown, _step_up_links(w))
+
+
+@router.get("/account/verify/push/events")
+async def step_up_events(w: W, live: Live, tx: Tx) -> Response:
+    waiter = push.for_step_up(live)
+
+    async def read() -> Snapshot:
+        shown = await run_in_threadpool(push.view, w.rt.core, w.ctx, waiter, tx)
+        left = (shown.expires_at - w.rt.clock.now()).total_seconds() + 0.5
+        return Snapshot("state", {"state": shown.state}, shown.state != "pending", left)
+
+    return stream(follow(w.request, w.rt.core.notifier, f"tx:{tx}", read))
+
+
+@router.post("/account/verify/push/complete")
+def step_up_complete(w: W, live: Live, tx: Tx) -> Response:
+    links = _step_up_links(w)
+    try:
+        push.finish_step_up(w.rt.core, w.ctx, live, tx)
+    except Denied:
+        try:
+            shown = push.view(w.rt.core, w.ctx, push.for_step_up(live), tx)
+        except NotFound:
+            return RedirectResponse("/account", status_code=303)
+        return _wait_page(w, shown, links, status=409 if shown.state != "pending" else 202)
+    return RedirectResponse(links.next_path or "/account", status_code=303)
 
 
 # -- adding a device on Security info ----------------------------------------------------------
