@@ -7,19 +7,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from joserfc.jwk import ECKey
 
 from portvakt import protocol
+from portvakt.ports import Clock
 from tests.conftest import FakeClock
 from tests.integration.web import flows
 
 
 @dataclass
 class SimApp:
-    client: TestClient
-    clock: FakeClock
+    client: httpx2.Client
+    clock: Clock
     key: ECKey = field(default_factory=protocol.generate_key)
     device_id: str = ""
     server: str = ""
