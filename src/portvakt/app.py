@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from portvakt.channels.geoip import locator_from_path
 from portvakt.channels.notify import notifier_from_url
 from portvakt.context import Context, SystemClock
 from portvakt.core.base import Core, knobs_from_settings
@@ -81,6 +82,7 @@ def build(settings: Settings, *, clock: Clock | None = None, upgrade: bool = Tru
             settings.db_url,
             settings.redis_url.get_secret_value() if settings.redis_url else None,
         ),
+        locator=locator_from_path(settings.geoip_database),
     )
     return Runtime(settings=settings, core=core, box=box, clock=clock or SystemClock())
 

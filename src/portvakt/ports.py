@@ -65,3 +65,9 @@ class Notifier(Protocol):
     async def stop(self) -> None:
         """Close connections and subscriptions (waiters get ``None``)."""
         ...
+
+
+class Locator(Protocol):
+    def locate(self, ip: str) -> tuple[str | None, str | None]:
+        """(city, country) for an address, or (None, None) when unknown."""
+        ...

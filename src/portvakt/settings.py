@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     public_url: str | None = Field(None, description="External URL, e.g. https://mfa.example.org")
     issuer: str = Field("Portvakt", min_length=1, max_length=64)
+    geoip_database: Path | None = Field(
+        None, description="A GeoIP2/GeoLite2 City .mmdb file; push requests then show the place"
+    )
     default_language: Literal["en", "nb"] = "en"
 
     # Sign-in

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from portvakt.directory.base import Directory
 from portvakt.methods.registry import Registry
 from portvakt.policy.knobs import Knobs
-from portvakt.ports import Notifier
+from portvakt.ports import Locator, Notifier
 from portvakt.settings import Settings
 from portvakt.store.db import Store
 
@@ -19,6 +19,7 @@ class Core:
     knobs: Knobs
     directory: Directory
     notifier: Notifier
+    locator: Locator
 
 
 def knobs_from_settings(settings: Settings) -> Knobs:

@@ -84,7 +84,7 @@ def start(core: Core, ctx: Context, waiter: Waiter) -> PushView:
                 nonce=protocol.new_id(),
                 match_mode=settings.push_match_mode,
                 digits=settings.push_number_digits,
-                context=_context(ctx, waiter.username),
+                context=_context(core, ctx, waiter.username),
                 state=PENDING,
                 created_at=now,
                 expires_at=now + timedelta(seconds=settings.push_challenge_seconds),
@@ -330,9 +330,12 @@ def _announce(core: Core, user_id: int, tx: str, state: str) -> None:
     core.notifier.publish(f"user:{user_id}", message)
 
 
-def _context(ctx: Context, username: str) -> dict[str, str]:
+def _context(core: Core, ctx: Context, username: str) -> dict[str, str]:
     agent = parse(ctx.user_agent or "")
+    city, country = core.locator.locate(ctx.ip or "")
+    place = {"city": city, "country": country}
     return {
+        **{key: value for key, value in place.items() if value},
         "account": username,
         "service": ctx.settings.issuer,
         "ip": ctx.ip or "",
