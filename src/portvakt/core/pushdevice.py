@@ -157,6 +157,12 @@ def pending_for(core: Core, ctx: Context, device: Device) -> list[str]:
     method = PushMethod()
     now = ctx.now()
     with core.store.read() as s:
+        # The device's state is read again: a stream opened while it was being activated
+        # must see sign-in requests once it is active, and nothing once it is removed.
+        current = s.get(Credential, device.credential_id)
+        if current is None or current.user_id != device.user_id:
+            return []
+        active = current.state == CredentialState.ACTIVE.value
         rows = s.scalars(
             select(PushChallenge)
             .where(
@@ -169,7 +175,7 @@ def pending_for(core: Core, ctx: Context, device: Device) -> list[str]:
         visible = [
             challenge_data(ctx, r)
             for r in rows
-            if (r.purpose != "activation" and device.active)
+            if (r.purpose != "activation" and active)
             or (r.purpose == "activation" and r.credential_id == device.credential_id)
         ]
     return [

@@ -110,3 +110,39 @@ def test_activation_page_stream_moves_on_when_the_device_is_approved(
                 break
     worker.join()
     assert '"waiting_for_app"' in states[0] and '"active"' in states[-1]
+
+
+def test_stream_opened_during_activation_gets_signin_requests_afterwards(
+    client: TestClient, alice: UserRef, clock: FakeClock
+) -> None:
+    """The app connects as soon as it registered; its stream must not keep the 'not yet
+    active' view of the device once the test approval made it active."""
+    _signed_in_with_totp(client, clock)
+    page = client.post(
+        "/account/methods/add", data={"kind": "push", "csrf_token": flows.token(client)}
+    )
+    from tests.integration.push.simapp import activation_uri
+
+    app = SimApp(client, clock)
+    app.register(activation_uri(page.text))
+    number = number_on(client.get(page.url.path).text)
+    other = TestClient(client.app)
+
+    def approve_then_sign_in() -> None:
+        (test,) = app.challenges()
+        app.approve(test, number)
+        _start_push(other)
+
+    names: list[str] = []
+    with client.stream("GET", "/api/app/v1/events", headers=app.auth_header()) as stream:
+        lines = _events(stream.iter_lines())
+        names.append(next(lines)[0])  # the activation test
+        worker = threading.Timer(0.3, approve_then_sign_in)
+        worker.start()
+        for name, _data in lines:
+            names.append(name)
+            if name == "challenge":
+                break
+        worker.join()
+    other.close()
+    assert names[0] == "challenge" and names[-1] == "challenge" and "answered" in names
