@@ -1,4 +1,4 @@
-"""The ``portvakt`` command: ``serve``, ``user``, ``db`` and ``config``."""
+"""The ``portvakt`` command: ``serve``, ``user``, ``db``, ``config`` and ``integration``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from portvakt import __version__
-from portvakt.cli import config, db, user
+from portvakt.cli import config, db, integration, user
 from portvakt.cli.common import PortvaktGroup
 from portvakt.cli.i18n import _
 from portvakt.cli.serve import SERVE_HELP, serve
@@ -32,6 +32,7 @@ app.command(help=SERVE_HELP)(serve)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
+app.add_typer(integration.app, name="integration")
 
 
 def _print_version(value: bool) -> None:

@@ -48,6 +48,10 @@ class Event(enum.StrEnum):
     USER_DELETED = "user.deleted"
     USER_IMPORTED = "user.imported"
     PASSWORD_CHANGED = "user.password_changed"
+    INTEGRATION_ADDED = "integration.added"
+    INTEGRATION_DELETED = "integration.deleted"
+    VALIDATE_ACCEPTED = "validate.accepted"
+    VALIDATE_REJECTED = "validate.rejected"
 
 
 SIGNIN_EVENTS = (

@@ -131,7 +131,7 @@ def view(core: Core, ctx: Context, waiter: Waiter, tx: str) -> PushView:
 def finish_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> None:
     """An approved step-up challenge of this session counts as a fresh second factor."""
     with core.store.write() as s:
-        if _consume(s, tx, live.id) != 1:
+        if consume(s, tx, live.id) != 1:
             raise Denied("push_not_approved")
         record(s, ctx, Event.STEP_UP, user_id=live.user.id, method="push")
         session_row = s.get(WebSession, live.id)
@@ -140,7 +140,8 @@ def finish_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> None
             session_row.method = "push"
 
 
-def _consume(s: Session, tx: str, bound_to: str) -> int:
+def consume(s: Session, tx: str, bound_to: str) -> int:
+    """Move an approved challenge to ``used`` exactly once (compare-and-set); 1 if it was."""
     result = s.execute(
         update(PushChallenge)
         .where(
@@ -160,7 +161,7 @@ def finish(
     """The browser's last step: an approved challenge of *this* sign-in opens the session.
     The challenge is consumed (``used``), so it cannot finish a second sign-in."""
     with core.store.write() as s:
-        if _consume(s, tx, pending.id) != 1:
+        if consume(s, tx, pending.id) != 1:
             raise Denied("push_not_approved")
         return finish_pending(s, ctx, pending, method="push", remember=remember)
 

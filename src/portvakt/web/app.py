@@ -22,6 +22,7 @@ from portvakt.domain import Door
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
 from portvakt.web import cookies
 from portvakt.web.api import app as app_api
+from portvakt.web.api import validate as validate_api
 from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
 from portvakt.web.i18n import LANGUAGES, Catalogs
 from portvakt.web.messages import error_text
@@ -55,17 +56,18 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.renderer = Renderer(runtime, Catalogs())
     app.add_middleware(SecurityMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(signin.router)
-    app.include_router(account.router)
-    app.include_router(push.router)
+    app.include_router(signin.router, include_in_schema=False)
+    app.include_router(account.router, include_in_schema=False)
+    app.include_router(push.router, include_in_schema=False)
     app.include_router(app_api.router)
+    app.include_router(validate_api.router)
     _add_small_routes(app)
     _add_error_handlers(app)
     return app
@@ -130,7 +132,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_form(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, 400, "invalid_form")
+        return _error(request, 400, "invalid_request" if _wants_json(request) else "invalid_form")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

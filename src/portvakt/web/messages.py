@@ -24,6 +24,7 @@ ERRORS: dict[str, str] = {
     ),
     "invalid_label": N_("Enter a name of 1 to 64 characters."),
     "invalid_form": N_("The form was not filled in correctly. Check the fields and try again."),
+    "invalid_request": N_("The request is not valid. Check its fields and values."),
     "csrf": N_("This form has expired. Reload the page and try again."),
     "too_large": N_("The request is too large."),
     "not_found": N_("The page was not found."),

@@ -43,8 +43,9 @@ class SecurityMiddleware:
         static = scope["path"].startswith("/static/")
         https = scope.get("scheme") == "https"
         declared = _content_length(scope)
+        api = scope["path"].startswith("/api/")
         if declared is not None and declared > MAX_BODY:
-            await _too_large(send)
+            await _too_large(send, api=api)
             return
 
         received = 0
@@ -66,7 +67,7 @@ class SecurityMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            await _too_large(send)
+            await _too_large(send, api=api)
 
 
 def _add_headers(message: Message, *, static: bool, https: bool) -> None:
@@ -89,16 +90,18 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _too_large(send: Send) -> None:
-    body = b"Request too large"
+async def _too_large(send: Send, *, api: bool) -> None:
+    if api:
+        body = b'{"error": "too_large", "message": "The request is too large."}'
+        kind = b"application/json"
+    else:
+        body = b"Request too large"
+        kind = b"text/plain; charset=utf-8"
     await send(
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
+            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -3,6 +3,7 @@
 from portvakt.store.models.audit import AuditEvent
 from portvakt.store.models.base import Base
 from portvakt.store.models.credential import Credential
+from portvakt.store.models.integration import Integration
 from portvakt.store.models.push import PushChallenge, SigningKey
 from portvakt.store.models.ratelimit import RateCounter
 from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
@@ -12,6 +13,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Credential",
+    "Integration",
     "PushChallenge",
     "RateCounter",
     "RememberedDevice",

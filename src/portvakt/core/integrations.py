@@ -1,0 +1,105 @@
+"""Integrations: systems that call the validate API with an API key of their own.
+
+A key is 256 random bits behind the prefix ``pvk_``, shown once when it is created and stored
+only as a keyed hash (purpose ``api-key``), by which a request's key is looked up: no plaintext
+key is kept, and the lookup is an index probe on a value an attacker cannot compute."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portvakt.context import Context
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.crypto import random
+from portvakt.errors import Conflict, Invalid, NotFound
+from portvakt.ports import SecretBox
+from portvakt.store.models import Integration
+
+KEY_PREFIX = "pvk_"
+KEY_BYTES = 32
+MAX_KEY = 128  # longer bearer values are refused before hashing
+MAX_NAME = 64
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationView:
+    id: int
+    name: str
+    created_at: datetime
+
+
+def _view(row: Integration) -> IntegrationView:
+    return IntegrationView(id=row.id, name=row.name, created_at=row.created_at)
+
+
+def key_hash(box: SecretBox, key: str) -> str:
+    return box.keyed_hash(key.encode(), purpose="api-key")
+
+
+def check_name(name: str) -> str:
+    if _NAME.fullmatch(name) is None:
+        raise Invalid("invalid_integration_name")
+    return name
+
+
+def add(core: Core, ctx: Context, name: str) -> tuple[IntegrationView, str]:
+    """Create an integration; returns it with its API key (the only time the key is known)."""
+    check_name(name)
+    key = KEY_PREFIX + random.token(KEY_BYTES)
+    try:
+        with core.store.write() as s:
+            if s.scalar(select(Integration.id).where(Integration.name == name)) is not None:
+                raise Conflict("integration_exists")
+            row = Integration(name=name, key_hash=key_hash(ctx.box, key), created_at=ctx.now())
+            s.add(row)
+            s.flush()
+            record(s, ctx, Event.INTEGRATION_ADDED, details={"integration": name, "id": row.id})
+            view = _view(row)
+    except IntegrityError as exc:  # a concurrent add with the same name
+        raise Conflict("integration_exists") from exc
+    return view, key
+
+
+def listing(core: Core) -> list[IntegrationView]:
+    with core.store.read() as s:
+        rows = s.scalars(select(Integration).order_by(Integration.name))
+        return [_view(row) for row in rows]
+
+
+def find(core: Core, name: str) -> IntegrationView:
+    with core.store.read() as s:
+        row = s.scalar(select(Integration).where(Integration.name == name))
+        if row is None:
+            raise NotFound("integration_not_found")
+        return _view(row)
+
+
+def delete(core: Core, ctx: Context, name: str) -> None:
+    """Remove an integration; its key stops working at once."""
+    with core.store.write() as s:
+        row = s.scalar(select(Integration).where(Integration.name == name))
+        if row is None:
+            raise NotFound("integration_not_found")
+        record(s, ctx, Event.INTEGRATION_DELETED, details={"integration": name, "id": row.id})
+        s.delete(row)
+
+
+def authenticate(core: Core, ctx: Context, authorization: str | None) -> IntegrationView | None:
+    """The integration whose key is in ``Authorization: Bearer KEY``, or None."""
+    if not authorization:
+        return None
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX) or len(key) > MAX_KEY:
+        return None
+    digest = key_hash(ctx.box, key)
+    with core.store.read() as s:
+        row = s.scalar(select(Integration).where(Integration.key_hash == digest))
+        return _view(row) if row is not None else None
