@@ -3,6 +3,7 @@ held per waiter; state is re-read from the database only when something was anno
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from starlette.responses import StreamingResponse
 from portvakt.ports import Notifier
 
 KEEPALIVE_SECONDS = 15.0
+SAFETY_REREAD_SECONDS = 300.0  # re-read now and then in case an announcement was lost
 HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -34,7 +36,7 @@ class Snapshot:
     name: str
     data: dict[str, Any]
     final: bool
-    wait: float = KEEPALIVE_SECONDS
+    wait: float = SAFETY_REREAD_SECONDS
 
 
 async def follow(
@@ -46,6 +48,7 @@ async def follow(
     """Emit ``read()``'s event now and after every announcement on ``channel`` until it is
     final. The subscription is opened *before* the first read, so nothing is missed."""
     subscription = notifier.subscribe(channel)
+    loop = asyncio.get_running_loop()
     try:
         last = ""
         while True:
@@ -56,10 +59,18 @@ async def follow(
                 last = rendered
             if snap.final:
                 return
-            message = await subscription.get(timeout=max(0.2, min(KEEPALIVE_SECONDS, snap.wait)))
-            if message is None:
+            # Wait for an announcement; between them only keep-alives, no database read,
+            # until the snapshot's own deadline (an expiry) or the rare safety re-read.
+            due = loop.time() + max(0.2, min(SAFETY_REREAD_SECONDS, snap.wait))
+            while True:
+                left = due - loop.time()
+                if left <= 0:
+                    break
+                message = await subscription.get(timeout=min(KEEPALIVE_SECONDS, left))
+                if await request.is_disconnected():
+                    return
+                if message is not None:
+                    break
                 yield ": keep-alive\n\n"
-            if await request.is_disconnected():
-                return
     finally:
         await subscription.close()
