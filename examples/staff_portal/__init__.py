@@ -1,0 +1,1 @@
+"""The Staff portal: a small OpenID Connect relying party for Portvakt (see README.md)."""
