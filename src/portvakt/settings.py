@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     push_require_uv: bool = False
     push_activation_minutes: int = Field(10, ge=1, le=10)
 
+    # OpenID Connect provider
+    oidc_access_token_seconds: int = Field(600, ge=60, le=86400)
+    oidc_id_token_seconds: int = Field(600, ge=60, le=86400)
+    oidc_refresh_token_days: int = Field(30, ge=1, le=365)
+    oidc_key_rotate_days: int = Field(90, ge=1, le=3650)
+    oidc_key_publish_hours: int = Field(24, ge=1, le=24 * 14)
+
     # Throttling (NIST SP 800-63B: at most 100 consecutive failures)
     factor_lockout_threshold: int = Field(10, ge=3, le=50)
     factor_lockout_seconds: int = Field(300, ge=30)

@@ -52,6 +52,17 @@ class Event(enum.StrEnum):
     INTEGRATION_DELETED = "integration.deleted"
     VALIDATE_ACCEPTED = "validate.accepted"
     VALIDATE_REJECTED = "validate.rejected"
+    CLIENT_ADDED = "oidc.client_added"
+    CLIENT_DELETED = "oidc.client_deleted"
+    CLIENT_SECRET_ROTATED = "oidc.client_secret_rotated"
+    CLIENT_AUTH_FAILED = "oidc.client_auth_failed"
+    OIDC_AUTHORIZED = "oidc.authorized"
+    OIDC_REFUSED = "oidc.refused"
+    OIDC_TOKENS_ISSUED = "oidc.tokens_issued"
+    OIDC_CODE_REUSED = "oidc.code_reused"
+    OIDC_REFRESH_REUSED = "oidc.refresh_token_reused"
+    OIDC_REVOKED = "oidc.revoked"
+    OIDC_KEY_ROTATED = "oidc.key_rotated"
 
 
 SIGNIN_EVENTS = (

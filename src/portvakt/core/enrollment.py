@@ -159,7 +159,7 @@ def reset_all(core: Core, ctx: Context, *, user_id: int) -> int:
     """Helpdesk/operator: remove every method, sign-out everywhere, forget devices."""
     with core.store.write() as s:
         count = s.execute(delete(Credential).where(Credential.user_id == user_id)).rowcount  # type: ignore[attr-defined]
-        sessions.revoke_all(s, user_id)
+        sessions.revoke_all(s, user_id, ctx)
         record(s, ctx, Event.METHODS_RESET, user_id=user_id, details={"removed": count})
         return int(count or 0)
 

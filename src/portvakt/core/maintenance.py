@@ -1,5 +1,6 @@
 """Housekeeping: delete what has expired (sign-ins in progress, sessions past their absolute
-limit, remembered devices, stale rate counters). Safe to run on every instance at once."""
+limit, remembered devices, stale rate counters, OpenID Connect requests, grants and tokens) and
+rotate the ID-token signing keys when due. Safe to run on every instance at once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,16 @@ from sqlalchemy import delete
 
 from portvakt.context import Context
 from portvakt.core.base import Core
-from portvakt.store.models import RateCounter, RememberedDevice, SignIn, WebSession
+from portvakt.core.oidc import keys
+from portvakt.store.models import (
+    OidcGrant,
+    OidcRequest,
+    OidcToken,
+    RateCounter,
+    RememberedDevice,
+    SignIn,
+    WebSession,
+)
 
 RATE_COUNTER_KEEP = timedelta(days=1)
 
@@ -28,9 +38,14 @@ def prune(core: Core, ctx: Context) -> dict[str, int]:
         "rate_counters": delete(RateCounter).where(
             RateCounter.window_start <= now - RATE_COUNTER_KEEP
         ),
+        "oidc_requests": delete(OidcRequest).where(OidcRequest.expires_at <= now),
+        # a day's grace keeps reuse detection working for codes and refresh tokens just expired
+        "oidc_tokens": delete(OidcToken).where(OidcToken.expires_at <= now - RATE_COUNTER_KEEP),
+        "oidc_grants": delete(OidcGrant).where(OidcGrant.expires_at <= now - RATE_COUNTER_KEEP),
     }
     counts: dict[str, int] = {}
     with core.store.write() as s:
         for name, statement in statements.items():
             counts[name] = int(s.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+    counts["oidc_keys"] = keys.maintain(core, ctx)
     return counts

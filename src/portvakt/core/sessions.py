@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
@@ -15,7 +15,7 @@ from portvakt.core.base import Core
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.domain import UserRef
-from portvakt.store.models import RememberedDevice, WebSession
+from portvakt.store.models import OidcGrant, RememberedDevice, WebSession
 from portvakt.store.repos import users
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -105,21 +105,42 @@ def mark_factor(core: Core, ctx: Context, session_id: str, method: str) -> None:
 
 
 def end(core: Core, ctx: Context, view: SessionView) -> None:
+    """Sign this browser out; apps' tokens from this session's sign-ins stop working too."""
     with core.store.write() as s:
         s.execute(delete(WebSession).where(WebSession.id == view.id))
+        _revoke_grants(s, ctx, OidcGrant.session_id == view.id)
         record(s, ctx, Event.SIGNOUT, user_id=view.user.id)
 
 
 def end_everywhere(core: Core, ctx: Context, user_id: int) -> None:
     """Sign out every browser and forget every remembered device of this person."""
     with core.store.write() as s:
-        revoke_all(s, user_id)
+        revoke_all(s, user_id, ctx)
         record(s, ctx, Event.SIGNOUT_EVERYWHERE, user_id=user_id)
 
 
-def revoke_all(session: Session, user_id: int) -> None:
+def revoke_all(session: Session, user_id: int, ctx: Context) -> None:
+    """End every session, remembered device and app grant (refresh tokens) of a person."""
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
     session.execute(delete(RememberedDevice).where(RememberedDevice.user_id == user_id))
+    _revoke_grants(session, ctx, OidcGrant.user_id == user_id)
+
+
+def discard(core: Core, token: str | None) -> None:
+    """Forget a session replaced by a new sign-in in the same browser."""
+    if token and len(token) <= 100:
+        with core.store.write() as s:
+            s.execute(delete(WebSession).where(WebSession.id == sha256_hex(token)))
+
+
+def _revoke_grants(session: Session, ctx: Context, where: ColumnElement[bool]) -> None:
+    now = ctx.now()
+    session.execute(
+        update(OidcGrant)
+        .where(where, OidcGrant.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # -- remembered devices ------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def set_disabled(core: Core, ctx: Context, username: str, *, disabled: bool) -> 
         row = _get(s, username)
         row.disabled = disabled
         if disabled:
-            sessions.revoke_all(s, row.id)
+            sessions.revoke_all(s, row.id, ctx)
         record(s, ctx, Event.USER_DISABLED if disabled else Event.USER_ENABLED, user_id=row.id)
 
 
@@ -129,7 +129,7 @@ def set_password(core: Core, ctx: Context, username: str, password: str) -> None
         row = _get(s, username)
         row.password_hash = new_hash
         row.password_changed_at = ctx.now()
-        sessions.revoke_all(s, row.id)
+        sessions.revoke_all(s, row.id, ctx)
         record(s, ctx, Event.PASSWORD_CHANGED, user_id=row.id)
 
 

@@ -26,10 +26,12 @@ from portvakt.web.api import validate as validate_api
 from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
 from portvakt.web.i18n import LANGUAGES, Catalogs
 from portvakt.web.messages import error_text
+from portvakt.web.oidc import endpoints as oidc_endpoints
+from portvakt.web.oidc import pages as oidc_pages
 from portvakt.web.pages import account, push, signin
 from portvakt.web.pages.account import safe_next
 from portvakt.web.render import Renderer
-from portvakt.web.security import SecurityMiddleware
+from portvakt.web.security import SecurityMiddleware, is_machine_path
 
 log = logging.getLogger("portvakt.web")
 STATIC = Path(__file__).parent / "static"
@@ -68,6 +70,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(push.router, include_in_schema=False)
     app.include_router(app_api.router)
     app.include_router(validate_api.router)
+    app.include_router(oidc_endpoints.router)
+    app.include_router(oidc_pages.router)
     _add_small_routes(app)
     _add_error_handlers(app)
     return app
@@ -110,7 +114,7 @@ def _add_small_routes(app: FastAPI) -> None:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return is_machine_path(request.url.path)
 
 
 def _error(request: Request, status: int, code: str) -> Response:

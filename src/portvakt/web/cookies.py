@@ -10,6 +10,7 @@ SESSION = "pv_session"
 SIGNIN = "pv_signin"
 DEVICE = "pv_device"
 LANG = "pv_lang"
+AUTHZ = "pv_authz"  # an app's authorization request waiting for this browser's sign-in
 
 
 def _name(request: Request, base: str) -> str:

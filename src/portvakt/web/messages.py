@@ -55,6 +55,29 @@ ERRORS: dict[str, str] = {
     "push_cooldown": N_(
         "Requests were denied in the app. Sign in another way, or wait %(minutes)s minutes."
     ),
+    "unknown_client": N_(
+        "The app that sent you here is not registered with this sign-in service. "
+        "Tell the app's administrator."
+    ),
+    "redirect_uri_missing": N_(
+        "The app's sign-in link is incomplete (no redirect URI). Tell the app's administrator."
+    ),
+    "redirect_uri_mismatch": N_(
+        "The app's sign-in link points to an address that is not registered for it, so you "
+        "were not sent there. Tell the app's administrator."
+    ),
+    "authorization_expired": N_(
+        "The app's sign-in request has expired or was not found. Go back to the app and "
+        "start again."
+    ),
+    "invalid_id_token_hint": N_(
+        "The sign-out link is not valid. You are still signed in; sign out from the account "
+        "page if you want to."
+    ),
+    "post_logout_uri_mismatch": N_(
+        "The sign-out link points to an address that is not registered for the app, so you "
+        "were not sent there."
+    ),
 }
 
 

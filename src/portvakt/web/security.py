@@ -43,7 +43,7 @@ class SecurityMiddleware:
         static = scope["path"].startswith("/static/")
         https = scope.get("scheme") == "https"
         declared = _content_length(scope)
-        api = scope["path"].startswith("/api/")
+        api = is_machine_path(scope["path"])
         if declared is not None and declared > MAX_BODY:
             await _too_large(send, api=api)
             return
@@ -68,6 +68,22 @@ class SecurityMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             await _too_large(send, api=api)
+
+
+MACHINE_PATHS = (
+    "/api/",
+    "/oauth2/token",
+    "/oauth2/userinfo",
+    "/oauth2/introspect",
+    "/oauth2/revoke",
+    "/oauth2/jwks",
+    "/.well-known/",
+)
+
+
+def is_machine_path(path: str) -> bool:
+    """Endpoints called by programs: their errors are JSON, never an HTML page."""
+    return path.startswith(MACHINE_PATHS)
 
 
 def _add_headers(message: Message, *, static: bool, https: bool) -> None:

@@ -4,6 +4,7 @@ from portvakt.store.models.audit import AuditEvent
 from portvakt.store.models.base import Base
 from portvakt.store.models.credential import Credential
 from portvakt.store.models.integration import Integration
+from portvakt.store.models.oidc import OidcClient, OidcGrant, OidcRequest, OidcToken
 from portvakt.store.models.push import PushChallenge, SigningKey
 from portvakt.store.models.ratelimit import RateCounter
 from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
@@ -14,6 +15,10 @@ __all__ = [
     "Base",
     "Credential",
     "Integration",
+    "OidcClient",
+    "OidcGrant",
+    "OidcRequest",
+    "OidcToken",
     "PushChallenge",
     "RateCounter",
     "RememberedDevice",

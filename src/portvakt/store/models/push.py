@@ -19,7 +19,7 @@ class PushChallenge(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the protocol's `tx`
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     signin_id: Mapped[str | None] = mapped_column(String(64))
-    credential_id: Mapped[int | None] = mapped_column(Integer)  # activation: the new device
+    credential_id: Mapped[int | None] = mapped_column(Integer, index=True)  # activation: new device
     purpose: Mapped[str] = mapped_column(String(16))
     nonce: Mapped[str] = mapped_column(String(64))
     number_digest: Mapped[str] = mapped_column(String(64))
@@ -37,7 +37,8 @@ class PushChallenge(Base):
 
 
 class SigningKey(Base):
-    """The server's push signing key (sealed), shared by every instance through the database."""
+    """A server signing key (sealed), shared by every instance through the database: the push
+    key (purpose ``push``) and the OpenID Connect keys (purpose ``oidc``)."""
 
     __tablename__ = "signing_key"
 
@@ -48,3 +49,8 @@ class SigningKey(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # OpenID Connect keys rotate: published at ``created_at``, used for signing from
+    # ``not_before``, dropped from the JWKS at ``expires_at`` (None: not yet superseded).
+    alg: Mapped[str | None] = mapped_column(String(8))
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -24,11 +24,16 @@ NEXT_PAGE = {
 
 
 def after_progress(w: Web, progress: signin.Progress) -> Response:
-    """Set the cookies a step produced and send the browser to the next page."""
-    response = RedirectResponse(NEXT_PAGE[progress.stage], status_code=303)
+    """Set the cookies a step produced and send the browser to the next page: once signed
+    in, back to the app whose authorization request is waiting, if there is one."""
+    target = NEXT_PAGE[progress.stage]
+    if progress.stage is SignInStage.DONE and w.cookie(cookies.AUTHZ):
+        target = "/oauth2/resume"
+    response = RedirectResponse(target, status_code=303)
     if progress.signin_token:
         cookies.write(w.request, response, cookies.SIGNIN, progress.signin_token)
     if progress.session_token:
+        core_sessions.discard(w.rt.core, w.cookie(cookies.SESSION))  # a new sign-in replaces it
         cookies.clear(w.request, response, cookies.SIGNIN)
         cookies.write(w.request, response, cookies.SESSION, progress.session_token)
     if progress.device_token:
@@ -39,9 +44,16 @@ def after_progress(w: Web, progress: signin.Progress) -> Response:
 
 @router.get("/signin")
 def signin_form(w: W) -> Response:
-    if core_sessions.load(w.rt.core, w.ctx, w.cookie(cookies.SESSION)):
-        return RedirectResponse("/account", status_code=303)
-    return w.page("signin.html")
+    """The first step. An app that demanded a fresh sign-in (``prompt=login``, ``max_age``)
+    sends ``login=1``: then the form is shown even to a signed-in browser."""
+    query = w.request.query_params
+    fresh = query.get("login") == "1"
+    if not fresh and core_sessions.load(w.rt.core, w.ctx, w.cookie(cookies.SESSION)):
+        waiting = w.cookie(cookies.AUTHZ) is not None
+        return RedirectResponse("/oauth2/resume" if waiting else "/account", status_code=303)
+    hint = (query.get("login_hint") or "")[:128]
+    waiting = w.cookie(cookies.AUTHZ) is not None
+    return w.page("signin.html", username=hint or None, app_waiting=waiting)
 
 
 @router.post("/signin")

@@ -1,0 +1,272 @@
+"""Apps that sign people in through Portvakt (OAuth clients).
+
+A confidential client's secret is 256 random bits, shown once and stored as a keyed hash
+(purpose ``oidc-client``); a keyed hash rather than argon2 because the secret is random, not
+chosen by a person, so it cannot be guessed, only stolen. Redirect URIs are compared as exact
+strings (OAuth 2.0 Security BCP 4.1.1); only a public (native) app's loopback redirect may use
+any port (RFC 8252 §7.3)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portvakt.context import Context
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.core.oidc.errors import OAuthError
+from portvakt.core.oidc.levels import Level
+from portvakt.crypto import compare, random
+from portvakt.errors import Conflict, Invalid, NotFound
+from portvakt.store.models import OidcClient
+
+SCOPES = ("openid", "profile", "email", "phone", "address")
+DEFAULT_SCOPES = ("openid", "profile", "email", "phone")
+USER_GRANTS = ("authorization_code", "refresh_token")
+ALGS = ("ES256", "RS256")
+SECRET_PREFIX = "pvs_"
+MAX_URI = 2048
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientView:
+    pk: int
+    client_id: str
+    name: str
+    public: bool
+    redirect_uris: tuple[str, ...]
+    post_logout_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    grants: tuple[str, ...]
+    required_level: Level
+    id_token_alg: str
+    created_at: datetime
+    secret_rotated_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "public": self.public,
+            "redirect_uris": list(self.redirect_uris),
+            "post_logout_redirect_uris": list(self.post_logout_uris),
+            "scopes": list(self.scopes),
+            "grant_types": list(self.grants),
+            "required_acr": self.required_level.acr,
+            "id_token_signed_response_alg": self.id_token_alg,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    name: str
+    redirect_uris: tuple[str, ...]
+    post_logout_uris: tuple[str, ...] = ()
+    public: bool = False
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    client_credentials: bool = False
+    required_level: Level = Level.PWD
+    id_token_alg: str = "ES256"
+
+
+def view(row: OidcClient) -> ClientView:
+    return ClientView(
+        pk=row.id,
+        client_id=row.client_id,
+        name=row.name,
+        public=row.secret_hash is None,
+        redirect_uris=tuple(row.redirect_uris),
+        post_logout_uris=tuple(row.post_logout_uris),
+        scopes=tuple(row.scopes),
+        grants=tuple(row.grants),
+        required_level=Level.parse(row.required_level) or Level.MFA,
+        id_token_alg=row.id_token_alg,
+        created_at=row.created_at,
+        secret_rotated_at=row.secret_rotated_at,
+    )
+
+
+def check_redirect_uri(uri: str) -> str:
+    """A redirect URI an app may register: absolute, no fragment, no user info, no wildcard;
+    https, or http on a loopback host, or a private-use scheme (``com.example.app:/cb``)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise Invalid("invalid_redirect_uri") from exc
+    scheme = parts.scheme
+    bad = (
+        not uri
+        or len(uri) > MAX_URI
+        or uri != uri.strip()
+        or any(c.isspace() or ord(c) < 32 for c in uri)
+        or "*" in uri
+        or "#" in uri
+        or "@" in parts.netloc
+        or _SCHEME.fullmatch(scheme) is None
+    )
+    if bad:
+        raise Invalid("invalid_redirect_uri")
+    if scheme in {"http", "https"}:
+        if not parts.hostname:
+            raise Invalid("invalid_redirect_uri")
+        if scheme == "http" and parts.hostname not in LOOPBACK:
+            raise Invalid("redirect_uri_not_https")
+    elif scheme in {"javascript", "data", "file", "vbscript"} or "." not in scheme:
+        raise Invalid("invalid_redirect_uri")  # private-use schemes are reverse domain names
+    return uri
+
+
+def redirect_allowed(client: ClientView, given: str) -> bool:
+    """Exact string match; for a public client's loopback redirect, any port (RFC 8252)."""
+    if any(compare.equal(given, uri) for uri in client.redirect_uris):
+        return True
+    if not client.public:
+        return False
+    shape = _loopback_shape(given)
+    return shape is not None and any(_loopback_shape(u) == shape for u in client.redirect_uris)
+
+
+def _loopback_shape(uri: str) -> tuple[str, str, str, str] | None:
+    """``uri`` without its port, if it is an http loopback URI, else None."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK or parts.fragment:
+        return None
+    host = parts.netloc[: -len(f":{port}")] if port is not None else parts.netloc
+    if "@" in host or uri.count(parts.netloc) != 1:
+        return None
+    return (parts.scheme, host, parts.path, parts.query)
+
+
+def _check(new: NewClient) -> None:
+    if _NAME.fullmatch(new.name) is None or new.name != new.name.strip():
+        raise Invalid("invalid_client_name")
+    if not new.redirect_uris and not new.client_credentials:
+        raise Invalid("redirect_uri_required")
+    for uri in (*new.redirect_uris, *new.post_logout_uris):
+        check_redirect_uri(uri)
+    if any(s not in SCOPES for s in new.scopes) or "openid" not in new.scopes:
+        raise Invalid("invalid_scope")
+    if new.id_token_alg not in ALGS:
+        raise Invalid("invalid_alg")
+    if new.public and new.client_credentials:
+        raise Invalid("public_client_credentials")
+
+
+def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | None]:
+    """Register an app; returns it with its secret (None for a public client), shown once."""
+    _check(new)
+    secret = None if new.public else SECRET_PREFIX + random.token(32)
+    grants = [*USER_GRANTS] if new.redirect_uris else []
+    if new.client_credentials:
+        grants.append("client_credentials")
+    row = OidcClient(
+        client_id=random.token(18),
+        name=new.name,
+        secret_hash=secret_hash(ctx, secret) if secret else None,
+        redirect_uris=list(dict.fromkeys(new.redirect_uris)),
+        post_logout_uris=list(dict.fromkeys(new.post_logout_uris)),
+        scopes=list(dict.fromkeys(new.scopes)),
+        grants=grants,
+        required_level=new.required_level.name.lower(),
+        id_token_alg=new.id_token_alg,
+        created_at=ctx.now(),
+    )
+    try:
+        with core.store.write() as s:
+            if s.scalar(select(OidcClient.id).where(OidcClient.name == new.name)) is not None:
+                raise Conflict("client_exists")
+            s.add(row)
+            s.flush()
+            record(s, ctx, Event.CLIENT_ADDED, details={"client": new.name, "public": new.public})
+            return view(row), secret
+    except IntegrityError as exc:
+        raise Conflict("client_exists") from exc
+
+
+def secret_hash(ctx: Context, secret: str) -> str:
+    return ctx.box.keyed_hash(secret.encode(), purpose="oidc-client")
+
+
+def listing(core: Core) -> list[ClientView]:
+    with core.store.read() as s:
+        return [view(r) for r in s.scalars(select(OidcClient).order_by(OidcClient.name))]
+
+
+def find(core: Core, name_or_id: str) -> ClientView:
+    """By name or client_id (what an operator types)."""
+    with core.store.read() as s:
+        row = s.scalar(
+            select(OidcClient).where(
+                (OidcClient.name == name_or_id) | (OidcClient.client_id == name_or_id)
+            )
+        )
+        if row is None:
+            raise NotFound("client_not_found")
+        return view(row)
+
+
+def by_client_id(core: Core, client_id: str | None) -> ClientView | None:
+    if not client_id or len(client_id) > 64:
+        return None
+    with core.store.read() as s:
+        row = s.scalar(select(OidcClient).where(OidcClient.client_id == client_id))
+        return view(row) if row is not None else None
+
+
+def rotate_secret(core: Core, ctx: Context, name_or_id: str) -> tuple[ClientView, str]:
+    """A new secret; the old one stops working at once."""
+    client = find(core, name_or_id)
+    if client.public:
+        raise Invalid("public_client_has_no_secret")
+    secret = SECRET_PREFIX + random.token(32)
+    with core.store.write() as s:
+        row = s.get(OidcClient, client.pk)
+        if row is None:
+            raise NotFound("client_not_found")
+        row.secret_hash = secret_hash(ctx, secret)
+        row.secret_rotated_at = ctx.now()
+        record(s, ctx, Event.CLIENT_SECRET_ROTATED, details={"client": client.name})
+        return view(row), secret
+
+
+def delete(core: Core, ctx: Context, name_or_id: str) -> None:
+    """Remove an app with every grant and token issued to it."""
+    client = find(core, name_or_id)
+    with core.store.write() as s:
+        row = s.get(OidcClient, client.pk)
+        if row is not None:
+            s.delete(row)
+            record(s, ctx, Event.CLIENT_DELETED, details={"client": client.name})
+
+
+def authenticate(core: Core, ctx: Context, client_id: str | None, secret: str | None) -> ClientView:
+    """The calling client, by client_secret_basic/post, or by client_id alone for a public
+    client. Anything else is ``invalid_client`` (raised by the caller from None)."""
+    client = by_client_id(core, client_id)
+    if client is None:
+        raise OAuthError("invalid_client", "Unknown client or wrong credentials.", status=401)
+    if client.public:
+        if secret:
+            raise OAuthError("invalid_client", "A public client has no secret.", status=401)
+        return client
+    with core.store.read() as s:
+        stored = s.scalar(select(OidcClient.secret_hash).where(OidcClient.id == client.pk))
+    given = secret_hash(ctx, secret) if secret and len(secret) <= 256 else ""
+    if not stored or not compare.equal(given, stored):
+        raise OAuthError("invalid_client", "Unknown client or wrong credentials.", status=401)
+    return client

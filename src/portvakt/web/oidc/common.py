@@ -1,0 +1,130 @@
+"""What every OpenID Connect endpoint shares: the request context, strict form reading,
+client authentication and JSON answers that are never cached."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from portvakt.app import Runtime
+from portvakt.context import Context
+from portvakt.core import ratelimit
+from portvakt.core.audit import Event, record
+from portvakt.core.oidc import clients
+from portvakt.core.oidc.clients import ClientView
+from portvakt.core.oidc.errors import OAuthError
+from portvakt.domain import Door
+from portvakt.web.deps import runtime
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def context(request: Request) -> tuple[Runtime, Context]:
+    rt = runtime(request)
+    client = request.client.host if request.client else None
+    base = rt.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
+    ctx = rt.context(
+        Door.OIDC,
+        ip=client,
+        user_agent=request.headers.get("user-agent"),
+        base_url=base.rstrip("/"),
+    )
+    return rt, ctx
+
+
+async def params(request: Request) -> dict[str, list[str]]:
+    """Query (GET) or form (POST) parameters, every value kept so repeats can be refused."""
+    if request.method == "GET":
+        items = request.query_params.multi_items()
+    else:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/x-www-form-urlencoded":
+            raise OAuthError("invalid_request", "Send the parameters as a form (urlencoded).")
+        try:
+            form = await request.form()
+        except Exception as exc:  # malformed bodies of every kind end here
+            raise OAuthError("invalid_request", "The form could not be read.") from exc
+        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    out: dict[str, list[str]] = {}
+    for key, value in items:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def single(values: Mapping[str, list[str]]) -> dict[str, str]:
+    """One value per parameter (RFC 6749 3.2: parameters must not be repeated)."""
+    for key, found in values.items():
+        if len(found) > 1:
+            raise OAuthError("invalid_request", f"{key} is repeated.")
+    return {key: found[0] for key, found in values.items()}
+
+
+def json(
+    body: Mapping[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(dict(body), status_code=status, headers={**NO_STORE, **(headers or {})})
+
+
+def error(exc: OAuthError, *, basic: bool = False) -> JSONResponse:
+    headers = {}
+    if exc.status == 401 and basic:
+        headers["WWW-Authenticate"] = 'Basic realm="portvakt"'
+    return json(exc.body(), status=exc.status, headers=headers)
+
+
+def _basic(header: str) -> tuple[str, str]:
+    try:
+        raw = base64.b64decode(header.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OAuthError("invalid_client", "Malformed Basic credentials.", status=401) from exc
+    client_id, sep, secret = raw.partition(":")
+    if not sep:
+        raise OAuthError("invalid_client", "Malformed Basic credentials.", status=401)
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def credentials(request: Request, form: Mapping[str, str]) -> tuple[str | None, str | None, bool]:
+    """(client_id, secret, via Basic) from client_secret_basic or client_secret_post; using
+    both at once is refused (RFC 6749 2.3)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        if "client_secret" in form:
+            raise OAuthError("invalid_request", "Use one client authentication method.")
+        client_id, secret = _basic(value)
+        if form.get("client_id") not in {None, client_id}:
+            raise OAuthError("invalid_client", "client_id does not match.", status=401)
+        return client_id, secret, True
+    return form.get("client_id"), form.get("client_secret"), False
+
+
+async def authenticate(request: Request, form: Mapping[str, str]) -> ClientView:
+    """The calling client, within the per-address budget for failed client logins."""
+    rt, ctx = context(request)
+    client_id, secret, _ = credentials(request, form)
+    return await run_in_threadpool(_authenticate, rt, ctx, client_id, secret)
+
+
+def _authenticate(
+    rt: Runtime, ctx: Context, client_id: str | None, secret: str | None
+) -> ClientView:
+    key = f"oidc-client-ip:{ctx.ip}"
+    window = ctx.settings.rate_window_seconds
+    with rt.core.store.read() as s:
+        failures, _ = ratelimit.current(s, key, now=ctx.now(), window=window)
+    if failures >= ctx.settings.code_failures_per_ip:
+        raise OAuthError("invalid_client", "Too many failed client logins; wait.", status=429)
+    try:
+        return clients.authenticate(rt.core, ctx, client_id, secret)
+    except OAuthError:
+        with rt.core.store.write() as s:
+            ratelimit.hit(s, key, now=ctx.now(), window=window)
+            details = {"client_id": (client_id or "")[:64]}
+            record(s, ctx, Event.CLIENT_AUTH_FAILED, outcome="failure", details=details)
+        raise

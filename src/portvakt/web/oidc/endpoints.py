@@ -1,0 +1,144 @@
+"""Machine endpoints: discovery, JWKS, token, UserInfo, introspection, revocation. They
+answer JSON only, and OAuth errors in the RFC 6749 shape, never an HTML page or a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from portvakt.core.oidc import keys, resources, tokens
+from portvakt.core.oidc.clients import ALGS, SCOPES
+from portvakt.core.oidc.errors import OAuthError
+from portvakt.core.oidc.levels import Level
+from portvakt.web.oidc import common
+
+router = APIRouter(include_in_schema=False)
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+CLAIMS = [
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
+    "at_hash", "name", "preferred_username", "email", "phone_number",
+]  # fmt: skip
+
+
+@router.get("/.well-known/openid-configuration")
+def discovery(request: Request) -> JSONResponse:
+    _, ctx = common.context(request)
+    base = ctx.base_url
+    body: dict[str, Any] = {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oauth2/authorize",
+        "token_endpoint": f"{base}/oauth2/token",
+        "userinfo_endpoint": f"{base}/oauth2/userinfo",
+        "jwks_uri": f"{base}/oauth2/jwks",
+        "revocation_endpoint": f"{base}/oauth2/revoke",
+        "introspection_endpoint": f"{base}/oauth2/introspect",
+        "end_session_endpoint": f"{base}/oauth2/logout",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(tokens.GRANT_TYPES),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(ALGS),
+        "scopes_supported": list(SCOPES),
+        "claims_supported": CLAIMS,
+        "acr_values_supported": [level.acr for level in Level],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS[:2],
+        "authorization_response_iss_parameter_supported": True,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "ui_locales_supported": ["en", "nb"],
+    }
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/oauth2/jwks")
+def jwks(request: Request) -> JSONResponse:
+    rt, ctx = common.context(request)
+    body = keys.jwks(rt.core, ctx)
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=600"})
+
+
+@router.post("/oauth2/token")
+async def token(request: Request) -> Response:
+    rt, ctx = common.context(request)
+    basic = False
+    try:
+        form = common.single(await common.params(request))
+        basic = common.credentials(request, form)[2]
+        client = await common.authenticate(request, form)
+        body = await run_in_threadpool(tokens.exchange, rt.core, ctx, client, form)
+    except OAuthError as exc:
+        return common.error(exc, basic=basic)
+    return common.json(body)
+
+
+@router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request) -> Response:
+    rt, ctx = common.context(request)
+    try:
+        value = await _bearer(request)
+        body = await run_in_threadpool(resources.userinfo, rt.core, ctx, value)
+    except OAuthError as exc:
+        challenge = f'Bearer error="{exc.error}"' if exc.status in {401, 403} else "Bearer"
+        return (
+            common.error(exc, basic=False)
+            if exc.status == 400
+            else common.json(exc.body(), status=exc.status, headers={"WWW-Authenticate": challenge})
+        )
+    return common.json(body)
+
+
+async def _bearer(request: Request) -> str | None:
+    """The access token from ``Authorization: Bearer`` or (POST) the ``access_token`` form
+    field (RFC 6750 2.1, 2.2); both at once is a bad request."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    from_header = value.strip() if scheme.lower() == "bearer" else None
+    from_body = None
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        from_body = common.single(await common.params(request)).get("access_token")
+    if from_header and from_body:
+        raise OAuthError("invalid_request", "Send the access token once.")
+    return from_header or from_body
+
+
+@router.post("/oauth2/introspect")
+async def introspect(request: Request) -> Response:
+    rt, ctx = common.context(request)
+    basic = False
+    try:
+        form = common.single(await common.params(request))
+        basic = common.credentials(request, form)[2]
+        client = await common.authenticate(request, form)
+        if client.public:
+            raise OAuthError("unauthorized_client", "Public clients cannot introspect.")
+        body = await run_in_threadpool(
+            resources.introspect, rt.core, ctx, client, form.get("token")
+        )
+    except OAuthError as exc:
+        return common.error(exc, basic=basic)
+    return common.json(body)
+
+
+@router.post("/oauth2/revoke")
+async def revoke(request: Request) -> Response:
+    rt, ctx = common.context(request)
+    basic = False
+    try:
+        form = common.single(await common.params(request))
+        basic = common.credentials(request, form)[2]
+        client = await common.authenticate(request, form)
+        if not form.get("token"):
+            raise OAuthError("invalid_request", "token is required.")
+        await run_in_threadpool(resources.revoke, rt.core, ctx, client, form.get("token"))
+    except OAuthError as exc:
+        return common.error(exc, basic=basic)
+    return Response(status_code=200, headers=common.NO_STORE)
