@@ -1,4 +1,5 @@
-"""The ``portvakt`` command: ``serve``, ``user``, ``db``, ``config`` and ``integration``."""
+"""The ``portvakt`` command: ``serve``, ``user``, ``db``, ``config``, ``integration``,
+``client`` and ``oidc``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 import typer
 
 from portvakt import __version__
-from portvakt.cli import config, db, integration, user
+from portvakt.cli import client, config, db, integration, oidc, user
 from portvakt.cli.common import PortvaktGroup
 from portvakt.cli.i18n import _
 from portvakt.cli.serve import SERVE_HELP, serve
@@ -33,6 +34,8 @@ app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
 app.add_typer(integration.app, name="integration")
+app.add_typer(client.app, name="client")
+app.add_typer(oidc.app, name="oidc")
 
 
 def _print_version(value: bool) -> None:

@@ -18,6 +18,21 @@ LIMITS = {
 }
 
 MESSAGES = {
+    # OpenID Connect apps
+    "client_exists": N_("an app with this name already exists"),
+    "client_not_found": N_("no such app"),
+    "invalid_client_name": N_("invalid app name (1–64 printable characters)"),
+    "redirect_uri_required": N_("give at least one --redirect-uri"),
+    "invalid_redirect_uri": N_(
+        "invalid redirect URI (absolute, no fragment, no wildcard, no user name)"
+    ),
+    "redirect_uri_not_https": N_("redirect URIs must use https, except on 127.0.0.1 or localhost"),
+    "invalid_scope": N_(
+        "unknown scope (openid, profile, email, phone, address; openid is required)"
+    ),
+    "invalid_alg": N_("unknown ID token algorithm (ES256 or RS256)"),
+    "public_client_credentials": N_("a public app cannot use the client-credentials grant"),
+    "public_client_has_no_secret": N_("a public app has no secret"),
     # people
     "user_not_found": N_("no such user"),
     "user_exists": N_("a user with this name already exists"),

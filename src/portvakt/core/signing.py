@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 
 from joserfc.jwk import ECKey
 from sqlalchemy import select
@@ -13,21 +14,22 @@ from sqlalchemy.exc import IntegrityError
 from portvakt import protocol
 from portvakt.context import Context
 from portvakt.core.base import Core
+from portvakt.store.db import Store
 from portvakt.store.models import SigningKey
 
 PURPOSE = "push"
 _AAD = b"portvakt:signing-key:push"
-_cache: dict[int, ECKey] = {}
+_cache: weakref.WeakKeyDictionary[Store, ECKey] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def push_key(core: Core, ctx: Context) -> ECKey:
-    cached = _cache.get(id(core.store))
+    cached = _cache.get(core.store)
     if cached is not None:
         return cached
     with _lock:
         key = _load(core, ctx) or _create(core, ctx)
-        _cache[id(core.store)] = key
+        _cache[core.store] = key
         return key
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,13 +25,15 @@ from portvakt.context import Context
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.oidc.clients import ALGS
+from portvakt.store.db import Store
 from portvakt.store.models import SigningKey
 
 PURPOSE = "oidc"
 CACHE_SECONDS = 60.0
 _AAD = b"portvakt:signing-key:oidc"
 _lock = threading.Lock()
-_cache: dict[int, tuple[float, list[KeyRow]]] = {}
+# per Store (weakly held: a disposed store's keys never leak to a new one at the same address)
+_cache: weakref.WeakKeyDictionary[Store, tuple[float, list[KeyRow]]] = weakref.WeakKeyDictionary()
 
 Key = ECKey | RSAKey
 
@@ -54,7 +57,7 @@ def _generate(alg: str) -> Key:
 
 
 def _rows(core: Core, *, fresh: bool = False) -> list[KeyRow]:
-    cached = _cache.get(id(core.store))
+    cached = _cache.get(core.store)
     if cached is not None and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
     with core.store.read() as s:
@@ -75,7 +78,7 @@ def _rows(core: Core, *, fresh: bool = False) -> list[KeyRow]:
                 .order_by(SigningKey.not_before, SigningKey.kid)
             )
         ]
-    _cache[id(core.store)] = (time.monotonic(), rows)
+    _cache[core.store] = (time.monotonic(), rows)
     return rows
 
 
@@ -160,7 +163,7 @@ def _insert(core: Core, ctx: Context, alg: str, *, not_before: datetime) -> str:
                 not_before=not_before,
             )
         )
-    _cache.pop(id(core.store), None)
+    _cache.pop(core.store, None)
     return kid
 
 
@@ -175,7 +178,7 @@ def rotate(core: Core, ctx: Context, *, immediately: bool = False) -> list[str]:
     with _lock:
         for alg in ALGS:
             old = [r.kid for r in _rows(core, fresh=True) if r.alg == alg and r.expires_at is None]
-            kid = _insert(core, ctx, alg, not_before=start)
+            kid = _insert(core, ctx, alg, not_before=start if old else now)
             with core.store.write() as s:
                 for row in s.scalars(select(SigningKey).where(SigningKey.kid.in_(old))):
                     row.expires_at = now if immediately else start + keep
@@ -187,7 +190,7 @@ def rotate(core: Core, ctx: Context, *, immediately: bool = False) -> list[str]:
                     details={"alg": alg, "kid": kid, "immediately": immediately},
                 )
             new.append(kid)
-        _cache.pop(id(core.store), None)
+        _cache.pop(core.store, None)
     return new
 
 
@@ -206,7 +209,7 @@ def maintain(core: Core, ctx: Context) -> int:
                 SigningKey.expires_at < ctx.now() - timedelta(days=1),
             )
         )
-    _cache.pop(id(core.store), None)
+    _cache.pop(core.store, None)
     return int(getattr(gone, "rowcount", 0) or 0)
 
 
