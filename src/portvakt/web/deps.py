@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse
 from portvakt.app import Runtime
 from portvakt.context import Context
 from portvakt.core import sessions
+from portvakt.core.oidc import authorize
 from portvakt.domain import Door
 from portvakt.web import cookies
 from portvakt.web.render import Renderer
-from portvakt.web.security import CSRF_FIELD, csrf_valid
+from portvakt.web.security import CSRF_FIELD, csp, csrf_valid, source_of
 
 
 class SignInRequired(Exception):
@@ -36,6 +37,15 @@ class Web:
     renderer: Renderer
 
     def page(self, template: str, **values: Any) -> HTMLResponse:
+        """Render a page; while an app's authorization request waits for this browser, its
+        forms may end in a redirect to that app (see ``security.csp``)."""
+        waiting = self.cookie(cookies.AUTHZ)
+        headers = dict(values.get("headers") or {})
+        if waiting and "content-security-policy" not in headers:
+            target = authorize.waiting_redirect(self.rt.core, self.ctx, waiting)
+            if target is not None:
+                headers["content-security-policy"] = csp([source_of(target) or ""])
+                values["headers"] = headers
         return self.renderer.page(self.request, template, **values)
 
     def gettext(self, message: str) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,10 +14,32 @@ from portvakt.crypto.compare import equal
 from portvakt.ports import SecretBox
 
 MAX_BODY = 64 * 1024
-CSP = (
+_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'none'; form-action {targets}; frame-ancestors 'none'"
 )
+
+
+def csp(form_targets: Sequence[str] = ()) -> str:
+    """The Content-Security-Policy. Browsers apply ``form-action`` to every redirect after a
+    form is sent, so a page whose form ends in a redirect to an app (the last sign-in step
+    of an OpenID Connect request, logout) must name that app's origin."""
+    targets = " ".join(dict.fromkeys(["'self'", *(t for t in form_targets if t)]))
+    return _CSP.format(targets=targets)
+
+
+def source_of(uri: str) -> str | None:
+    """The CSP source for a redirect URI: its origin, or ``scheme:`` for a private-use scheme."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.scheme in {"http", "https"} and parts.netloc and "'" not in parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}:" if parts.scheme else None
+
+
+CSP = csp()
 HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",

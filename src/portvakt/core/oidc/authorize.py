@@ -305,7 +305,7 @@ def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
         if row is None or row.expires_at <= ctx.now():
             raise PageError("authorization_expired")
         client_pk, p = row.client_pk, dict(row.params)
-    client = next((c for c in clients.listing(core) if c.pk == client_pk), None)
+    client = clients.by_pk(core, client_pk)
     if client is None or not clients.redirect_allowed(client, p["redirect_uri"]):
         raise PageError("authorization_expired")
     fresh_after = p.get("fresh_after")
@@ -322,6 +322,14 @@ def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
         login_hint=p["login_hint"],
         fresh_after=datetime.fromisoformat(fresh_after) if fresh_after else None,
     )
+
+
+def waiting_redirect(core: Core, ctx: Context, token: str) -> str | None:
+    """The redirect URI of the request parked under ``token``, if it is still waiting."""
+    try:
+        return load(core, ctx, token).redirect_uri
+    except PageError:
+        return None
 
 
 def drop(core: Core, token: str | None) -> None:

@@ -228,6 +228,12 @@ def by_client_id(core: Core, client_id: str | None) -> ClientView | None:
         return view(row) if row is not None else None
 
 
+def by_pk(core: Core, pk: int) -> ClientView | None:
+    with core.store.read() as s:
+        row = s.get(OidcClient, pk)
+        return view(row) if row is not None else None
+
+
 def rotate_secret(core: Core, ctx: Context, name_or_id: str) -> tuple[ClientView, str]:
     """A new secret; the old one stops working at once."""
     client = find(core, name_or_id)

@@ -18,6 +18,7 @@ from portvakt.web import cookies
 from portvakt.web.deps import Web, csrf_protect, web
 from portvakt.web.messages import error_text
 from portvakt.web.oidc import common
+from portvakt.web.security import csp, source_of
 
 router = APIRouter(include_in_schema=False)
 RESUME = "/oauth2/resume"
@@ -137,7 +138,10 @@ def _logout(w: Web, params: dict[str, list[str]], *, confirmed: bool) -> Respons
     live = sessions.load(core, ctx, w.cookie(cookies.SESSION))
     if live is not None and not (confirmed or req.matches(live)):
         app = req.client.name if req.client else None
-        return w.page("oidc/logout.html", fields=req.form_fields(), app=app, user=live.user)
+        target = source_of(req.redirect_uri) if req.redirect_uri else None
+        headers = {"content-security-policy": csp([target or ""])}
+        fields = req.form_fields()
+        return w.page("oidc/logout.html", fields=fields, app=app, user=live.user, headers=headers)
     if live is not None:
         sessions.end(core, ctx, live)
     target = req.next_url()
