@@ -332,6 +332,14 @@ def waiting_redirect(core: Core, ctx: Context, token: str) -> str | None:
         return None
 
 
+def waiting_app(core: Core, ctx: Context, token: str) -> str | None:
+    """The name of the app whose request is parked under ``token``, if it is still waiting."""
+    try:
+        return load(core, ctx, token).client.name
+    except PageError:
+        return None
+
+
 def drop(core: Core, token: str | None) -> None:
     if token and len(token) <= 100:
         with core.store.write() as s:

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from portvakt.core import enrollment, signin
 from portvakt.core import sessions as core_sessions
+from portvakt.core.oidc import authorize
 from portvakt.domain import SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.web import cookies
@@ -52,8 +53,9 @@ def signin_form(w: W) -> Response:
         waiting = w.cookie(cookies.AUTHZ) is not None
         return RedirectResponse("/oauth2/resume" if waiting else "/account", status_code=303)
     hint = (query.get("login_hint") or "")[:128]
-    waiting = w.cookie(cookies.AUTHZ) is not None
-    return w.page("signin.html", username=hint or None, app_waiting=waiting)
+    token = w.cookie(cookies.AUTHZ)
+    app = authorize.waiting_app(w.rt.core, w.ctx, token) if token else None
+    return w.page("signin.html", username=hint or None, app_name=app)
 
 
 @router.post("/signin")
