@@ -15,6 +15,7 @@ def test_sign_in_with_totp_gives_verified_tokens(
 ) -> None:
     started = oauth.authorize(client, app)
     assert started.request.url.path == "/signin"
+    assert "to continue to Staff portal" in started.text
     query = oauth.at_app(oauth.sign_in(client, clock, secret), app)
     assert query["state"] == app.state and query["iss"] == oauth.ISSUER
     tokens = oauth.exchange(client, app, query["code"])
