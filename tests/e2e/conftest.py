@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +145,35 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
+@contextmanager
+def serving(
+    data_dir: Path,
+    env: dict[str, str],
+    *,
+    cwd: Path | None = None,
+    port: int | None = None,
+    host_name: str = "localhost",
+) -> Iterator[LiveServer]:
+    """``portvakt serve`` on 127.0.0.1 (a free port unless given) until the block ends."""
+    port = port or _free_port()
+    where = cwd or data_dir
+    server = LiveServer(f"http://{host_name}:{port}", port, data_dir, where / "server.log")
+    with server.log.open("wb") as log:
+        proc = subprocess.Popen(
+            _portvakt("serve", "--host", "127.0.0.1", "--port", str(port)),
+            env=env,
+            cwd=where,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(proc, server)
+        yield server
+    finally:
+        _stop(proc)
+
+
 @pytest.fixture(scope="module")
 def people() -> dict[str, Person]:
     return {p[0]: Person(*p) for p in (ERIKA, OLA)}
@@ -159,22 +189,8 @@ def live_server(
     env = _server_env(data_dir)
     for person in people.values():
         _add_user(person, env, root)
-    port = _free_port()
-    server = LiveServer(f"http://localhost:{port}", port, data_dir, root / "server.log")
-    with server.log.open("wb") as log:
-        proc = subprocess.Popen(
-            _portvakt("serve", "--host", "127.0.0.1", "--port", str(port)),
-            env=env,
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_up(proc, server)
-            yield server
-        finally:
-            _stop(proc)
+    with serving(data_dir, env, cwd=root) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

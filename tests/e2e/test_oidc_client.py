@@ -31,8 +31,7 @@ from tests.e2e.conftest import (
     _free_port,
     _portvakt,
     _server_env,
-    _stop,
-    _wait_until_up,
+    serving,
 )
 from tests.e2e.test_push_app import App, add_device, sign_in_password
 
@@ -69,22 +68,8 @@ def oidc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     (data_dir / "people.csv").write_text(rows)
     _cli(data_dir, "user", "import", str(data_dir / "people.csv"))
     _add_user(PAL, env, data_dir)
-    port = _free_port()
-    log = data_dir / "server.log"
-    server = LiveServer(f"http://localhost:{port}", port, data_dir, log)
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            _portvakt("serve", "--host", "127.0.0.1", "--port", str(port)),
-            env=env,
-            cwd=data_dir,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(proc, server)
+    with serving(data_dir, env) as server:
         yield server
-    finally:
-        _stop(proc)
 
 
 class RelyingParty:

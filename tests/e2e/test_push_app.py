@@ -22,11 +22,9 @@ from tests.e2e.conftest import (
     LiveServer,
     Person,
     _add_user,
-    _free_port,
     _portvakt,
     _server_env,
-    _stop,
-    _wait_until_up,
+    serving,
 )
 
 pytestmark = pytest.mark.browser
@@ -70,22 +68,8 @@ def push_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env = _server_env(data_dir) | {"PORTVAKT_ENROLLMENT_DEADLINE": "2099-01-01"}
     for person in (PIA, PER):
         _add_user(person, env, data_dir)
-    port = _free_port()
-    log = data_dir / "server.log"
-    server = LiveServer(f"http://localhost:{port}", port, data_dir, log)
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            _portvakt("serve", "--host", "127.0.0.1", "--port", str(port)),
-            env=env,
-            cwd=data_dir,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_up(proc, server)
+    with serving(data_dir, env) as server:
         yield server
-    finally:
-        _stop(proc)
 
 
 def _submit(page: Page, button: str) -> None:

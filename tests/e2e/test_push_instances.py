@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx2
@@ -21,8 +22,7 @@ from tests.e2e.conftest import (
     _free_port,
     _portvakt,
     _server_env,
-    _stop,
-    _wait_until_up,
+    serving,
 )
 from tests.integration.push.simapp import SimApp, activation_uri, number_on
 
@@ -39,8 +39,8 @@ def pair(pg_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]
         "PORTVAKT_PUBLIC_URL": f"http://127.0.0.1:{port_a}",
         "PORTVAKT_ENROLLMENT_DEADLINE": "2099-01-01",
     }
-    servers, procs = [], []
-    try:
+    with ExitStack() as stack:
+        servers = []
         for name, port in (("a", port_a), ("b", port_b)):
             data_dir = tmp_path / name
             data_dir.mkdir()
@@ -56,23 +56,10 @@ def pair(pg_url: str, tmp_path: Path) -> Iterator[tuple[LiveServer, LiveServer]]
                     check=True,
                     timeout=CLI_TIMEOUT,
                 )
-            log = data_dir / "server.log"
-            server = LiveServer(f"http://127.0.0.1:{port}", port, data_dir, log)
-            with log.open("wb") as sink:
-                proc = subprocess.Popen(
-                    _portvakt("serve", "--host", "127.0.0.1", "--port", str(port)),
-                    env=env,
-                    cwd=data_dir,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                )
-            procs.append(proc)
-            _wait_until_up(proc, server)
-            servers.append(server)
+            servers.append(
+                stack.enter_context(serving(data_dir, env, port=port, host_name="127.0.0.1"))
+            )
         yield servers[0], servers[1]
-    finally:
-        for proc in procs:
-            _stop(proc)
 
 
 def _csrf(client: httpx2.Client, path: str = "/signin") -> str:
