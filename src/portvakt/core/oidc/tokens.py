@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -85,7 +85,7 @@ def _code(
         grant = s.scalar(select(OidcGrant).where(OidcGrant.code_hash == sha256_hex(code[:200])))
         if grant is None or grant.client_pk != client.pk:
             raise _bad_grant("The code is not valid.")
-        if grant.code_used_at is not None or not _claim_code(s, grant, now):
+        if grant.code_used_at is not None or not _claim_once(s, grant, "code_used_at", now):
             _revoke(s, ctx, grant, Event.OIDC_CODE_REUSED)
             reused = True
         else:
@@ -102,12 +102,14 @@ def _code(
     raise _bad_grant("The code is not valid.")  # pragma: no cover - unreachable
 
 
-def _claim_code(s: Session, grant: OidcGrant, now: Any) -> bool:
-    """Mark the code used, atomically: of two concurrent exchanges only one wins."""
+def _claim_once(s: Session, row: OidcGrant | OidcToken, field: str, now: datetime) -> bool:
+    """Set ``row.<field>`` (a use time) if it is still unset, atomically: of two concurrent
+    exchanges of the same code or refresh token only one wins."""
+    model = type(row)
     result = s.execute(
-        update(OidcGrant)
-        .where(OidcGrant.id == grant.id, OidcGrant.code_used_at.is_(None))
-        .values(code_used_at=now)
+        update(model)
+        .where(model.id == row.id, getattr(model, field).is_(None))
+        .values({field: now})
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
@@ -129,7 +131,7 @@ def _refresh(
             raise _bad_grant("The refresh token is not valid.")
         if grant.revoked_at is not None or token.revoked or token.expires_at <= now:
             raise _bad_grant("The refresh token has expired or was revoked.")
-        fresh = token.used_at is None and _claim_refresh(s, token, now)
+        fresh = token.used_at is None and _claim_once(s, token, "used_at", now)
         if fresh:
             wanted = set((form.get("scope") or grant.scope).split())
             if not wanted <= set(grant.scope.split()):
@@ -138,16 +140,6 @@ def _refresh(
             return _issue(s, ctx, client, grant, user, signer, nonce=None)
         _revoke(s, ctx, grant, Event.OIDC_REFRESH_REUSED)
     raise _bad_grant("The refresh token was already used; the grant is revoked.")
-
-
-def _claim_refresh(s: Session, token: OidcToken, now: Any) -> bool:
-    result = s.execute(
-        update(OidcToken)
-        .where(OidcToken.id == token.id, OidcToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def _client_credentials(
