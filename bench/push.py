@@ -51,40 +51,42 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import csv
 import html
-import importlib.util
 import json
 import math
 import os
-import platform
 import random
 import re
-import resource
 import secrets
-import signal
-import socket
 import sqlite3
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2 as httpx
+from _common import (
+    PASSWORD,
+    CpuMeter,
+    Server,
+    free_port,
+    import_users,
+    machine,
+    make_users,
+    new_client,
+    raise_nofile_limit,
+    run_async,
+    stats,
+    warn_if_busy,
+)
 from joserfc.jwk import ECKey
 
-from portvakt import __version__, protocol
-from portvakt.crypto.hashing import hash_password
+from portvakt import protocol
 
-PASSWORD = "benchmark passphrase for every user"
 # Settings the benchmark changes, and why (printed and written to the JSON results).
 SERVER_ENV = {
     # The default (50 password attempts per IP per 15 minutes) would stop the benchmark after
@@ -106,176 +108,6 @@ SERVER_ENV = {
 STREAMS_PER_CLIENT = 250  # httpx scans its whole pool per request: keep each pool small
 TAIL = 10.0  # seconds kept in hand in part 2 for the sample approvals before the first expiry
 IN_FLIGHT = 5.0  # part 2: seconds the push requests under way may take after the cut-off
-
-
-# -- the server ------------------------------------------------------------------------------
-
-
-def portvakt_command() -> list[str]:
-    """``python -m portvakt`` once ``portvakt/__main__.py`` exists, else the CLI entry point."""
-    if importlib.util.find_spec("portvakt.__main__") is not None:
-        return [sys.executable, "-m", "portvakt"]
-    return [sys.executable, "-c", "from portvakt.cli.main import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def raise_nofile_limit() -> int:
-    """Raise this process's open-file limit to its hard limit; returns the new soft limit."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
-
-
-def _child_setup() -> None:  # runs in the server child between fork and exec
-    raise_nofile_limit()
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """One look at the server process (``/proc/<pid>``)."""
-
-    label: str
-    at_s: float
-    rss_mib: float
-    hwm_mib: float
-    threads: int
-    fds: int
-    cpu_s: float
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "at_s": round(self.at_s, 1),
-            "rss_mib": round(self.rss_mib, 1),
-            "peak_rss_mib": round(self.hwm_mib, 1),
-            "threads": self.threads,
-            "fds": self.fds,
-            "cpu_s": round(self.cpu_s, 2),
-        }
-
-
-class Server:
-    """``portvakt serve`` as a child process; ``stop`` is safe to call more than once."""
-
-    def __init__(
-        self, name: str, env: dict[str, str], workdir: Path, port: int, log_level: str
-    ) -> None:
-        self.name = name
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = workdir / f"server-{name}.log"
-        self.started = time.monotonic()
-        command = [
-            *portvakt_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            log_level,
-        ]
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=workdir,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_child_setup,  # runs before any thread of ours exists
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"server not ready after {timeout:.0f} s:\n{self.log()}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def probe(self, label: str) -> Probe:
-        status: dict[str, str] = {}
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            status[name] = value.strip()
-        return Probe(
-            label=label,
-            at_s=time.monotonic() - self.started,
-            rss_mib=int(status["VmRSS"].split()[0]) / 1024,
-            hwm_mib=int(status["VmHWM"].split()[0]) / 1024,
-            threads=int(status["Threads"]),
-            fds=len(os.listdir(f"/proc/{self.process.pid}/fd")),
-            cpu_s=self.cpu_seconds(),
-        )
-
-    def nofile_limit(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/limits").read_text().splitlines():
-            if line.startswith("Max open files"):
-                return int(line.split()[3])
-        return 0
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-
-def machine_cpu_seconds() -> float:
-    """CPU time all processes on the machine have used (``/proc/stat``), in seconds."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuMeter:
-    """CPU used by the servers, this client and the whole machine between start and stop."""
-
-    def __init__(self, servers: list[Server]) -> None:
-        self.servers = servers
-        self.wall = time.perf_counter()
-        self.server = sum(s.cpu_seconds() for s in servers)
-        self.client = time.process_time()
-        self.machine = machine_cpu_seconds()
-
-    def read(self) -> dict[str, float]:
-        wall = time.perf_counter() - self.wall
-        server = sum(s.cpu_seconds() for s in self.servers) - self.server
-        client = time.process_time() - self.client
-        machine = machine_cpu_seconds() - self.machine
-        pct = 100 / wall if wall > 0 else 0.0
-        return {
-            "seconds": round(wall, 2),
-            "server_cpu_percent": round(server * pct, 1),
-            "client_cpu_percent": round(client * pct, 1),
-            "other_cpu_percent": round((machine - server - client) * pct, 1),
-        }
 
 
 # -- database --------------------------------------------------------------------------------
@@ -328,21 +160,6 @@ class Database:
         return f"PostgreSQL {row[0] if row else '?'}"
 
 
-# -- users -----------------------------------------------------------------------------------
-
-
-def make_users(count: int, path: Path) -> list[str]:
-    """Write the import file: every row shares one argon2id hash of ``PASSWORD``, no methods."""
-    shared_hash = hash_password(PASSWORD)
-    names = [f"push{i:06d}" for i in range(count)]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["username", "display_name", "email", "phone", "password_hash"])
-        for i, name in enumerate(names):
-            writer.writerow([name, f"Push User {i}", f"{name}@example.org", "", shared_hash])
-    return names
-
-
 # -- HTTP: browsers and apps -----------------------------------------------------------------
 
 CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -352,20 +169,6 @@ ACTIVATION_URI = re.compile(r'id="activation-uri">([^<]+)<')
 
 class Failed(Exception):
     """A step of the flow did not answer as a browser or app expects."""
-
-
-def new_client(base_url: str, connections: int, *, read_timeout: float | None = 120) -> Any:
-    """A pooled client that keeps no cookies (every browser carries its own)."""
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    timeout = httpx.Timeout(120, read=read_timeout)
-    return httpx.AsyncClient(
-        base_url=base_url,
-        limits=limits,
-        timeout=timeout,
-        cookies=no_cookies,
-        follow_redirects=False,
-    )
 
 
 class StreamClients:
@@ -695,28 +498,6 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[None] | None]) -> None:
 
 
 # -- measurement helpers ---------------------------------------------------------------------
-
-
-def percentile(ordered: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def stats(values_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(values_ms)
-    if not ordered:
-        return {"count": 0}
-    return {
-        "count": len(ordered),
-        "min_ms": round(ordered[0], 2),
-        "p50_ms": round(percentile(ordered, 50), 2),
-        "p99_ms": round(percentile(ordered, 99), 2),
-        "max_ms": round(ordered[-1], 2),
-        "mean_ms": round(statistics.fmean(ordered), 2),
-    }
 
 
 async def in_parallel(
@@ -1266,45 +1047,6 @@ def print_tables(results: dict[str, Any]) -> None:
         print_waiters(results["waiters"])
 
 
-def machine(database: str) -> dict[str, Any]:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "memory_mib": int(meminfo[1]) // 1024 if len(meminfo) > 1 else 0,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "portvakt": __version__,
-        "database": database,
-        "http_client": f"httpx2 {httpx.__version__}",
-        "client_event_loop": event_loop_name(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def event_loop_name() -> str:
-    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
-
-
-def run_async(main: Awaitable[Any]) -> Any:
-    """Run on uvloop when it is installed (it comes with uvicorn): less client CPU."""
-    if importlib.util.find_spec("uvloop") is not None:
-        import uvloop
-
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(main)  # type: ignore[arg-type]
-    return asyncio.run(main)  # type: ignore[arg-type]
-
-
 def shown_option(value: Any) -> Any:
     """An option's value for the JSON results: paths as text, no password in a URL."""
     if isinstance(value, Path):
@@ -1333,14 +1075,12 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if args.instances == 2 and database.kind != "postgresql":
         raise SystemExit("--instances 2 needs --database-url (PostgreSQL)")
     nofile = raise_nofile_limit()
-    info = machine(database.kind)
+    info = machine(database=database.kind)
     print(
         f"Machine: {info['nproc']} CPUs ({info['cpu_model'] or 'unknown model'}), "
         f"{info['memory_mib']:,} MiB, Python {info['python']}, portvakt {info['portvakt']}"
     )
-    busy = info["load_average_at_start"][0]
-    if busy > 0.5 * info["nproc"]:
-        print(f"WARNING: load average is {busy:.2f}; other work on this machine skews the figures")
+    warn_if_busy(info)
     print("Server settings changed for the benchmark:")
     for name, value in SERVER_ENV.items():
         print(f"  {name}={value}")
@@ -1350,7 +1090,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     needed = args.latency_concurrency * ("latency" in parts)
     needed += max(args.waiters, args.apps) * ("waiters" in parts)
     started = time.perf_counter()
-    names = make_users(needed, workdir / "users.csv")
+    people = make_users(needed, workdir / "users.csv", prefix="push", label="Push User", totp=False)
+    names = [person.username for person in people]
     print(f"Generated {len(names):,} users in {time.perf_counter() - started:.1f} s")
 
     ports = [free_port() for _ in range(args.instances)]
@@ -1373,19 +1114,24 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     database.create()
     try:
         env_a = server_env(data_dirs[0], database, shared)
-        started = time.perf_counter()
-        subprocess.run(
-            [*portvakt_command(), "user", "import", str(workdir / "users.csv")],
-            env=env_a,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        results["import_seconds"] = round(time.perf_counter() - started, 2)
+        seconds = import_users(workdir / "users.csv", env_a, quiet=True)
+        results["import_seconds"] = round(seconds, 2)
         results["database_version"] = database.version()
         for i, (data_dir, port) in enumerate(zip(data_dirs, ports, strict=True)):
             name = chr(ord("a") + i)
             env = server_env(data_dir, database, shared)
-            servers.append(Server(name, env, workdir, port, args.server_log_level))
+            log_path = workdir / f"server-{name}.log"
+            servers.append(
+                Server(
+                    env,
+                    log_path,
+                    args.server_log_level,
+                    port=port,
+                    name=name,
+                    cwd=workdir,
+                    raise_nofile=True,  # before any thread of ours exists
+                )
+            )
         for server in servers:
             server.wait_ready()
             print(

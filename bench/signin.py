@@ -28,38 +28,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import csv
-import ctypes
-import importlib.util
 import json
 import math
 import os
-import platform
 import re
-import secrets
 import signal
-import socket
-import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pyotp
+from _common import (
+    PASSWORD,
+    CpuMeter,
+    Server,
+    User,
+    exit_on_sigterm,
+    import_users,
+    machine,
+    make_users,
+    new_client,
+    percentile,
+    warn_if_busy,
+)
 
-from portvakt import __version__
-from portvakt.crypto.hashing import hash_password
-
-PASSWORD = "benchmark passphrase for every user"
 # Settings the benchmark changes, and why (printed and written to the JSON results).
 SERVER_ENV = {
     # 50 attempts per IP per 15 minutes would stop every client on 127.0.0.1 almost at once.
@@ -72,133 +70,11 @@ PREP_CONCURRENCY = 8  # enough to keep every core busy with argon2 while prepari
 SAFETY = 1.25  # prepared sign-ins per expected code check
 
 
-# -- users and the server ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    username: str
-    seed: str
-
-
-def make_users(count: int, path: Path) -> list[User]:
-    """Write the import file; every row shares one argon2id hash of ``PASSWORD``."""
-    shared_hash = hash_password(PASSWORD)
-    people = [
-        User(f"bench{i:06d}", base64.b32encode(secrets.token_bytes(20)).decode())
-        for i in range(count)
-    ]
-    columns = ["username", "display_name", "email", "phone", "password_hash", "totp_secret"]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for i, person in enumerate(people):
-            writer.writerow(
-                [
-                    person.username,
-                    f"Bench User {i}",
-                    f"{person.username}@example.org",
-                    "",
-                    shared_hash,
-                    person.seed,
-                ]
-            )
-    return people
-
-
-def portvakt_command() -> list[str]:
-    """``python -m portvakt`` once ``portvakt/__main__.py`` exists, else the CLI entry point."""
-    if importlib.util.find_spec("portvakt.__main__") is not None:
-        return [sys.executable, "-m", "portvakt"]
-    return [sys.executable, "-c", "from portvakt.cli.main import main; main()"]
-
-
 def server_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTVAKT_")}
     env["PORTVAKT_DATA_DIR"] = str(data_dir)
     env.update(SERVER_ENV)
     return env
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the benchmark dies without stopping the server (Linux)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds through ``finally``, which stops the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """``portvakt serve`` as a child process; ``stop`` is safe to call more than once."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, log_level: str = "info") -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        command = [
-            *portvakt_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            log_level,
-        ]
-        self._log = log_path.open("wb")
-        self.process = subprocess.Popen(
-            command,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"server not ready after {timeout:.0f} s:\n{self.log()}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 # -- measurement -------------------------------------------------------------------------------
@@ -255,14 +131,6 @@ class Run:
         }
 
 
-def percentile(ordered: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return 0.0
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 @dataclass(frozen=True, slots=True)
 class Pending:
     """A sign-in with the password step done, waiting for its second factor."""
@@ -280,15 +148,6 @@ def set_cookies(response: httpx.Response) -> dict[str, str]:
         name, _, rest = header.partition("=")
         found[name.strip()] = rest.split(";", 1)[0]
     return found
-
-
-def new_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
-    """One pooled client; it keeps no cookies (each request carries its own)."""
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    return httpx.AsyncClient(
-        base_url=base_url, limits=limits, timeout=120, cookies=no_cookies, follow_redirects=False
-    )
 
 
 async def open_signin_page(client: httpx.AsyncClient) -> tuple[str, str]:
@@ -363,25 +222,17 @@ class Users:
         return person
 
 
-def machine_cpu_seconds() -> float:
-    """User and system CPU time of all processes on the machine (``/proc/stat``; interrupt
-    time, which includes loopback networking, is left out), in seconds."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    user, nice, system = (int(x) for x in fields[1:4])
-    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
-
-
 async def timed(run: Run, server: Server, work: Awaitable[object]) -> None:
     """Run ``work`` (a coroutine) and record wall time and the CPU time of the server, of this
-    client and of the whole machine."""
-    cpu_before, client_before = server.cpu_seconds(), time.process_time()
-    machine_before = machine_cpu_seconds()
-    started = time.perf_counter()
+    client and of the whole machine (interrupt time, which includes loopback networking, is
+    left out)."""
+    meter = CpuMeter([server], interrupts=False)
     await work
-    run.duration_s = time.perf_counter() - started
-    run.server_cpu_s = server.cpu_seconds() - cpu_before
-    run.client_cpu_s = time.process_time() - client_before
-    run.machine_cpu_s = machine_cpu_seconds() - machine_before
+    used = meter.used()
+    run.duration_s = used.wall
+    run.server_cpu_s = used.server
+    run.client_cpu_s = used.client
+    run.machine_cpu_s = used.machine
 
 
 async def password_run(
@@ -530,44 +381,6 @@ async def benchmark(
     return runs, probe_run
 
 
-def source_version() -> str:
-    """The git commit of the code under test, with ``+dirty`` if ``src/`` has local changes."""
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (commit or "unknown") + ("+dirty" if changed else "")
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "portvakt": __version__,
-        "source": source_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "http_client": f"httpx2 {httpx.__version__}",
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
 def print_table(runs: list[Run]) -> None:
     header = (
         f"{'phase':<48} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ok':>7}"
@@ -599,9 +412,7 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         f"Python {info['python']}, SQLite {info['sqlite']}, portvakt {info['portvakt']}"
         f" ({info['source']})"
     )
-    busy = info["load_average_at_start"][0]
-    if busy > 0.5 * info["nproc"]:
-        print(f"WARNING: load average is {busy:.2f}; other work on this machine skews the figures")
+    warn_if_busy(info)
     print("Server settings changed for the benchmark:")
     for name, value in SERVER_ENV.items():
         print(f"  {name}={value}")
@@ -610,13 +421,9 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     people = make_users(args.users, workdir / "users.csv")
     print(f"\nGenerated {len(people):,} users in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    subprocess.run(
-        [*portvakt_command(), "user", "import", str(workdir / "users.csv")], env=env, check=True
-    )
-    import_seconds = time.perf_counter() - started
+    import_seconds = import_users(workdir / "users.csv", env)
 
-    server = Server(env, workdir / "server.log", args.server_log_level)
+    server = Server(env, workdir / "server.log", args.server_log_level, stop_timeout=20)
     try:
         server.wait_ready()
         print(f"Server: {server.url} (pid {server.process.pid})", flush=True)
@@ -659,7 +466,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=False)
         results = run_all(args, args.keep)
