@@ -8,12 +8,14 @@ run as ``python bench/NAME.py``, so ``bench/`` is on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import csv
 import ctypes
 import functools
 import importlib.util
+import json
 import math
 import os
 import platform
@@ -25,6 +27,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -592,3 +595,36 @@ async def drive(
     load.duration_s = time.perf_counter() - started
     load.cpu = meter.used()
     return load
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def add_output_options(parser: argparse.ArgumentParser, *, pid_help: str) -> None:
+    """``--json``, ``--keep``, ``--server-log-level`` and ``--pid-file``, as every script has."""
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it")
+    parser.add_argument(
+        "--server-log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn log level; info (the default of portvakt serve) logs every request",
+    )
+    parser.add_argument("--pid-file", type=Path, help=pid_help)
+
+
+def run_in_workdir(
+    args: argparse.Namespace,
+    run_all: Callable[[argparse.Namespace, Path], dict[str, Any]],
+    name: str,
+) -> None:
+    """``run_all(args, folder)`` in ``--keep``'s new folder or a temporary one; then the JSON."""
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=False)
+        results = run_all(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix=f"portvakt-{name}-bench-") as workdir:
+            results = run_all(args, Path(workdir))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nResults written to {args.json}")

@@ -59,7 +59,6 @@ import random
 import re
 import secrets
 import sqlite3
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -73,6 +72,7 @@ from _common import (
     PASSWORD,
     CpuMeter,
     Server,
+    add_output_options,
     free_port,
     import_users,
     machine,
@@ -80,6 +80,7 @@ from _common import (
     new_client,
     raise_nofile_limit,
     run_async,
+    run_in_workdir,
     stats,
     warn_if_busy,
 )
@@ -1203,29 +1204,13 @@ def parse_args() -> argparse.Namespace:
         default=1,
         help="2: part 1's browser on instance A, its app on B (PostgreSQL only)",
     )
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it")
-    parser.add_argument(
-        "--server-log-level",
-        default="info",
-        choices=("critical", "error", "warning", "info", "debug"),
-        help="uvicorn log level; info (the default of portvakt serve) logs every request",
-    )
-    parser.add_argument("--pid-file", type=Path, help="write server A's pid here (profiling)")
+    add_output_options(parser, pid_help="write server A's pid here (profiling)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=False)
-        results = run_all(args, args.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="portvakt-push-bench-") as workdir:
-            results = run_all(args, Path(workdir))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nResults written to {args.json}")
+    run_in_workdir(args, run_all, "push")
 
 
 if __name__ == "__main__":

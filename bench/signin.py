@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import re
 import signal
 import statistics
-import tempfile
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Iterator
@@ -49,12 +47,14 @@ from _common import (
     CpuMeter,
     Server,
     User,
+    add_output_options,
     exit_on_sigterm,
     import_users,
     machine,
     make_users,
     new_client,
     percentile,
+    run_in_workdir,
     warn_if_busy,
 )
 
@@ -452,30 +452,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--users", type=int, default=30_000, help="users to generate")
     parser.add_argument("--probe", type=int, default=500, help="sign-ins for the rate probe")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it")
-    parser.add_argument(
-        "--server-log-level",
-        default="info",
-        choices=("critical", "error", "warning", "info", "debug"),
-        help="uvicorn log level; info (the default of portvakt serve) logs every request",
-    )
-    parser.add_argument("--pid-file", type=Path, help="write the server's pid here (profiling)")
+    add_output_options(parser, pid_help="write the server's pid here (profiling)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, exit_on_sigterm)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=False)
-        results = run_all(args, args.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="portvakt-signin-bench-") as workdir:
-            results = run_all(args, Path(workdir))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nResults written to {args.json}")
+    run_in_workdir(args, run_all, "signin")
 
 
 if __name__ == "__main__":

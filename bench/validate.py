@@ -36,7 +36,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -49,6 +48,7 @@ from _common import (
     RawHttp,
     Server,
     User,
+    add_output_options,
     drive,
     exit_on_sigterm,
     free_port,
@@ -58,6 +58,7 @@ from _common import (
     make_users,
     portvakt_command,
     run_async,
+    run_in_workdir,
     warn_if_busy,
 )
 
@@ -442,30 +443,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="one more run under py-spy")
     parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--profile-out", type=Path, help="keep py-spy's raw output here")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it")
-    parser.add_argument(
-        "--server-log-level",
-        default="info",
-        choices=("critical", "error", "warning", "info", "debug"),
-        help="uvicorn log level; info (the default of portvakt serve) logs every request",
-    )
-    parser.add_argument("--pid-file", type=Path, help="write the server's pid here (profiling)")
+    add_output_options(parser, pid_help="write the server's pid here (profiling)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, exit_on_sigterm)
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=False)
-        results = run_all(args, args.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="portvakt-validate-bench-") as workdir:
-            results = run_all(args, Path(workdir))
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"\nResults written to {args.json}")
+    run_in_workdir(args, run_all, "validate")
 
 
 if __name__ == "__main__":
