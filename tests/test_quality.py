@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CHECKED = ["src", "tests", "bench", "scripts"]
+CHECKED = ["src", "tests", "bench", "scripts", "examples"]
 MAX_MODULE_LINES = 500
 ALLOWLIST = ROOT / "tests" / "size_allowlist.txt"
 

@@ -47,9 +47,9 @@ def test_upgrade_is_idempotent_and_keeps_data(db_url: str) -> None:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO user_account (username, display_name, disabled, created_at, "
-                    "factor_failures, factor_lockouts, factor_blocked) "
-                    "VALUES ('keep', 'Keep Me', false, :now, 0, 0, false)"
+                    "INSERT INTO user_account (username, subject, display_name, disabled, "
+                    "created_at, factor_failures, factor_lockouts, factor_blocked) "
+                    "VALUES ('keep', 'k1', 'Keep Me', false, :now, 0, 0, false)"
                 ),
                 {"now": datetime(2026, 1, 1, tzinfo=UTC)},
             )
@@ -57,5 +57,28 @@ def test_upgrade_is_idempotent_and_keeps_data(db_url: str) -> None:
         with engine.connect() as conn:
             names = conn.execute(text("SELECT username FROM user_account")).scalars().all()
         assert names == ["keep"]
+    finally:
+        engine.dispose()
+
+
+def test_0004_gives_existing_accounts_distinct_subjects(db_url: str) -> None:
+    """Accounts made before OpenID Connect get a random ``sub`` each when 0004 runs."""
+    engine = create_engine(db_url)
+    try:
+        migrate.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            for name in ("anna", "berit"):
+                conn.execute(
+                    text(
+                        "INSERT INTO user_account (username, display_name, disabled, created_at,"
+                        " factor_failures, factor_lockouts, factor_blocked) "
+                        "VALUES (:name, '', false, :now, 0, 0, false)"
+                    ),
+                    {"name": name, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+                )
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            subjects = conn.execute(text("SELECT subject FROM user_account")).scalars().all()
+        assert len(set(subjects)) == 2 and all(len(s) == 32 for s in subjects)
     finally:
         engine.dispose()

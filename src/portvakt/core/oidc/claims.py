@@ -10,9 +10,9 @@ from portvakt.crypto.hashing import sha256_hex
 from portvakt.store.models import User
 
 
-def subject(user_id: int) -> str:
-    """A stable subject: the account's id, which never changes or gets reused."""
-    return str(user_id)
+def subject(user: User) -> str:
+    """The account's ``sub``: random, stable, never reused (``User.subject``)."""
+    return user.subject
 
 
 def session_sid(session_id: str | None) -> str | None:
@@ -31,7 +31,7 @@ def user_claims(user: User, scope: str) -> dict[str, Any]:
     """Claims the granted scopes release (OpenID Connect Core 5.4). Nothing is claimed as
     verified: Portvakt does not verify e-mail addresses or phone numbers."""
     scopes = set(scope.split())
-    out: dict[str, Any] = {"sub": subject(user.id)}
+    out: dict[str, Any] = {"sub": subject(user)}
     if "profile" in scopes:
         out["name"] = user.display_name or user.username
         out["preferred_username"] = user.username

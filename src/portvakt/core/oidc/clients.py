@@ -138,17 +138,20 @@ def redirect_allowed(client: ClientView, given: str) -> bool:
 
 
 def _loopback_shape(uri: str) -> tuple[str, str, str, str] | None:
-    """``uri`` without its port, if it is an http loopback URI, else None."""
+    """``uri`` without its port, if it is an http loopback URI, else None. The scheme is
+    compared as written (``urlsplit`` lowercases it): only the port may differ."""
     try:
         parts = urlsplit(uri)
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme != "http" or parts.hostname not in LOOPBACK or parts.fragment:
+    if not uri.startswith("http://") or parts.hostname not in LOOPBACK or parts.fragment:
         return None
     host = parts.netloc[: -len(f":{port}")] if port is not None else parts.netloc
     if "@" in host or uri.count(parts.netloc) != 1:
         return None
+    if uri != f"http://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else ""):
+        return None  # an empty "?" or "#" is a different URI too
     return (parts.scheme, host, parts.path, parts.query)
 
 
@@ -226,6 +229,12 @@ def by_client_id(core: Core, client_id: str | None) -> ClientView | None:
     with core.store.read() as s:
         row = s.scalar(select(OidcClient).where(OidcClient.client_id == client_id))
         return view(row) if row is not None else None
+
+
+def by_post_logout_uri(core: Core, uri: str) -> ClientView | None:
+    """The one app that registered ``uri`` for after logout (None if none, or several)."""
+    found = [c for c in listing(core) if uri in c.post_logout_uris]
+    return found[0] if len(found) == 1 else None
 
 
 def by_pk(core: Core, pk: int) -> ClientView | None:

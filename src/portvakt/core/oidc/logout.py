@@ -60,6 +60,8 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Logo
         core, client_id or (hint_aud if isinstance(hint_aud, str) else None)
     )
     uri = one("post_logout_redirect_uri")
+    if uri is not None and client is None and not client_id and not hint:
+        client = clients.by_post_logout_uri(core, uri)  # apps that send neither (Nextcloud)
     if uri is not None and (client is None or uri not in client.post_logout_uris):
         raise PageError("post_logout_uri_mismatch")
     sid = hinted.get("sid") if hinted else None

@@ -73,7 +73,7 @@ def introspect(core: Core, ctx: Context, client: ClientView, value: str | None) 
             "aud": client.client_id,
         }
         if user is not None:
-            out |= {"sub": claims.subject(user.id), "username": user.username}
+            out |= {"sub": claims.subject(user), "username": user.username}
             out |= {"acr": grant.acr, "amr": list(grant.amr)}
         return out
 
