@@ -15,6 +15,7 @@ import typer
 from portvakt.cli.common import open_runtime
 from portvakt.cli.i18n import _
 from portvakt.core import users
+from portvakt.core.oidc import clients
 from portvakt.settings import Settings
 
 SERVE_HELP = _("Prepare the data folder (keys, migrations) and run the web server.")
@@ -54,6 +55,15 @@ def serve(
             command = first_user_command(rt.settings)
             typer.echo(
                 _("No users yet. Create the first one with:\n  %(command)s") % {"command": command}
+            )
+        if rt.settings.public_url is None and clients.listing(rt.core):
+            typer.echo(
+                _(
+                    "Note: apps are registered but public_url is not set, so the OpenID Connect "
+                    "issuer follows each request's Host header. Set PORTVAKT_PUBLIC_URL (such as "
+                    "https://mfa.example.org)."
+                ),
+                err=True,
             )
         uvicorn.run(
             create_app(rt),

@@ -31,3 +31,17 @@ def test_first_user_command_is_bare_with_the_default_folder(
     monkeypatch.delenv("PORTVAKT_DATA_DIR")
 
     assert first_user_command(Settings(), "admin") == "portvakt user add admin"
+
+
+def test_serve_warns_when_apps_exist_without_a_public_url(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    quiet = cli.ok("serve", "--port", "8123")
+    assert "public_url" not in quiet.output and started[-1]["port"] == 8123
+    cli.ok("client", "add", "Mail", "--redirect-uri", "https://mail.example.org/cb")
+    warned = cli.ok("serve", "--port", "8123")
+    assert "public_url is not set" in warned.output and len(started) == 2
