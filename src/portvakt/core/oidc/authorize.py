@@ -112,6 +112,9 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Auth
     state = state_values[0] if len(state_values) == 1 and len(state_values[0]) <= 2048 else None
     base = AuthRequest(client, redirect_uri, (), state, None, "")
     try:
+        if len(state_values) > 1 or (state_values and state is None):
+            # never answer without the state the app sent (and never echo a bad one)
+            raise OAuthError("invalid_request", "state is repeated or too long.")
         _check_shape(client, one)
         return replace(
             base,
