@@ -90,6 +90,12 @@ def _basic(header: str) -> tuple[str, str]:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+def uses_basic(request: Request) -> bool:
+    """Whether the client tried ``client_secret_basic``: then a 401 carries a Basic challenge,
+    even when the header could not be read (RFC 6749 5.2)."""
+    return request.headers.get("authorization", "").partition(" ")[0].lower() == "basic"
+
+
 def credentials(request: Request, form: Mapping[str, str]) -> tuple[str | None, str | None, bool]:
     """(client_id, secret, via Basic) from client_secret_basic or client_secret_post; using
     both at once is refused (RFC 6749 2.3)."""

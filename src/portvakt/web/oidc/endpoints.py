@@ -68,10 +68,9 @@ def jwks(request: Request) -> JSONResponse:
 @router.post("/oauth2/token")
 async def token(request: Request) -> Response:
     rt, ctx = common.context(request)
-    basic = False
+    basic = common.uses_basic(request)
     try:
         form = common.single(await common.params(request))
-        basic = common.credentials(request, form)[2]
         client = await common.authenticate(request, form)
         body = await run_in_threadpool(tokens.exchange, rt.core, ctx, client, form)
     except OAuthError as exc:
@@ -113,13 +112,14 @@ async def _bearer(request: Request) -> str | None:
 @router.post("/oauth2/introspect")
 async def introspect(request: Request) -> Response:
     rt, ctx = common.context(request)
-    basic = False
+    basic = common.uses_basic(request)
     try:
         form = common.single(await common.params(request))
-        basic = common.credentials(request, form)[2]
         client = await common.authenticate(request, form)
         if client.public:
             raise OAuthError("unauthorized_client", "Public clients cannot introspect.")
+        if not form.get("token"):
+            raise OAuthError("invalid_request", "token is required.")
         body = await run_in_threadpool(
             resources.introspect, rt.core, ctx, client, form.get("token")
         )
@@ -131,10 +131,9 @@ async def introspect(request: Request) -> Response:
 @router.post("/oauth2/revoke")
 async def revoke(request: Request) -> Response:
     rt, ctx = common.context(request)
-    basic = False
+    basic = common.uses_basic(request)
     try:
         form = common.single(await common.params(request))
-        basic = common.credentials(request, form)[2]
         client = await common.authenticate(request, form)
         if not form.get("token"):
             raise OAuthError("invalid_request", "token is required.")
