@@ -116,12 +116,10 @@ def _private(ctx: Context, row: KeyRow) -> Key:
 
 
 def _current(core: Core, ctx: Context, alg: str) -> KeyRow | None:
+    """The newest published key whose ``not_before`` has passed. A key superseded by a
+    rotation still pending already has its ``expires_at``, and still signs until then."""
     now = ctx.now()
-    usable = [
-        r
-        for r in published(core, ctx)
-        if r.alg == alg and r.not_before <= now and r.expires_at is None
-    ]
+    usable = [r for r in published(core, ctx) if r.alg == alg and r.not_before <= now]
     return usable[-1] if usable else None
 
 
@@ -177,7 +175,13 @@ def rotate(core: Core, ctx: Context, *, immediately: bool = False) -> list[str]:
     new = []
     with _lock:
         for alg in ALGS:
-            old = [r.kid for r in _rows(core, fresh=True) if r.alg == alg and r.expires_at is None]
+            # a planned rotation leaves keys already superseded alone; a leak withdraws every
+            # key still published (the one signing may be superseded by a pending one)
+            old = [
+                r.kid
+                for r in _rows(core, fresh=True)
+                if r.alg == alg and (r.expires_at is None or (immediately and r.expires_at > now))
+            ]
             kid = _insert(core, ctx, alg, not_before=start if old else now)
             with core.store.write() as s:
                 for row in s.scalars(select(SigningKey).where(SigningKey.kid.in_(old))):
