@@ -57,6 +57,16 @@ class CredentialView:
 
 
 @dataclass(frozen=True, slots=True)
+class FactorLock:
+    """A person's second-factor lockout state (RL-01..RL-03), the same for every door."""
+
+    failures: int = 0  # consecutive failures since the last success
+    lockouts: int = 0  # locks in a row, for the doubling lock time
+    locked_until: datetime | None = None
+    blocked: bool = False  # until an administrator unlocks
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """What a method decided about one response. ``counter`` is the new replay state to store
     with compare-and-set (the core applies it); ``reason`` is a stable code when ``ok`` is False."""

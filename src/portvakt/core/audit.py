@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.store.models import AuditEvent
+from portvakt.store.repos import audit
 
 log = logging.getLogger("portvakt.audit")
 
@@ -88,20 +88,19 @@ def record(  # noqa: PLR0913 - keyword-only audit fields, one per column
     credential_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=ctx.now(),
-            event=event.value,
-            outcome=outcome,
-            user_id=user_id,
-            actor=ctx.actor,
-            door=ctx.door.value,
-            ip=ctx.ip,
-            user_agent=(ctx.user_agent or "")[:300] or None,
-            method=method,
-            credential_id=credential_id,
-            details=details or {},
-        )
+    audit.add(
+        session,
+        at=ctx.now(),
+        event=event.value,
+        outcome=outcome,
+        user_id=user_id,
+        actor=ctx.actor,
+        door=ctx.door.value,
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:300] or None,
+        method=method,
+        credential_id=credential_id,
+        details=details or {},
     )
     log.info(
         "audit %s outcome=%s user_id=%s door=%s ip=%s",

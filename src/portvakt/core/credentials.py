@@ -3,10 +3,13 @@ so a sealed seed copied onto another person's row does not open."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from portvakt.context import Context
 from portvakt.domain import CredentialView
 from portvakt.store.models import Credential
 from portvakt.store.repos.credentials import to_view
+from portvakt.store.repos.factors import SealedCredential
 
 
 def _aad(user_id: int, kind: str) -> bytes:
@@ -22,8 +25,26 @@ def seal(ctx: Context, row: Credential, secret: bytes) -> None:
     row.key_id, row.secret = seal_secret(ctx, user_id=row.user_id, kind=row.kind, secret=secret)
 
 
+def _open(
+    ctx: Context, *, user_id: int, kind: str, key_id: str | None, sealed: bytes | None
+) -> bytes | None:
+    if sealed is None or key_id is None:
+        return None
+    return ctx.box.open(key_id, sealed, aad=_aad(user_id, kind))
+
+
 def open_view(ctx: Context, row: Credential) -> CredentialView:
-    secret = None
-    if row.secret is not None and row.key_id is not None:
-        secret = ctx.box.open(row.key_id, row.secret, aad=_aad(row.user_id, row.kind))
+    secret = _open(ctx, user_id=row.user_id, kind=row.kind, key_id=row.key_id, sealed=row.secret)
     return to_view(row, secret)
+
+
+def open_sealed(ctx: Context, credential: SealedCredential) -> CredentialView:
+    view = credential.view
+    secret = _open(
+        ctx,
+        user_id=view.user_id,
+        kind=view.kind,
+        key_id=credential.key_id,
+        sealed=credential.sealed,
+    )
+    return replace(view, secret=secret)

@@ -2,16 +2,24 @@
 
 A key is 256 random bits behind the prefix ``pvk_``, shown once when it is created and stored
 only as a keyed hash (purpose ``api-key``), by which a request's key is looked up: no plaintext
-key is kept, and the lookup is an index probe on a value an attacker cannot compute."""
+key is kept, and the lookup is an index probe on a value an attacker cannot compute.
+
+The validate API may remember a key it found for a short while (``KeyCache``) so that a code
+check needs no read of its own before the body is read; such a request is confirmed inside the
+check's own transaction (``is_current``), so a deleted integration's key stops working at once."""
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
@@ -91,15 +99,61 @@ def delete(core: Core, ctx: Context, name: str) -> None:
         s.delete(row)
 
 
-def authenticate(core: Core, ctx: Context, authorization: str | None) -> IntegrationView | None:
-    """The integration whose key is in ``Authorization: Bearer KEY``, or None."""
+def key_digest(box: SecretBox, authorization: str | None) -> str | None:
+    """The stored form of the key in ``Authorization: Bearer KEY``; None if there is none or
+    it cannot be one of ours (checked before any hashing)."""
     if not authorization:
         return None
     scheme, _, key = authorization.strip().partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX) or len(key) > MAX_KEY:
         return None
-    digest = key_hash(ctx.box, key)
+    return key_hash(box, key)
+
+
+def by_digest(core: Core, digest: str) -> IntegrationView | None:
     with core.store.read() as s:
         row = s.scalar(select(Integration).where(Integration.key_hash == digest))
         return _view(row) if row is not None else None
+
+
+def authenticate(core: Core, ctx: Context, authorization: str | None) -> IntegrationView | None:
+    """The integration whose key is in ``Authorization: Bearer KEY``, or None."""
+    digest = key_digest(ctx.box, authorization)
+    return None if digest is None else by_digest(core, digest)
+
+
+_table = cast(Table, Integration.__table__)
+_CURRENT = select(_table.c.id).where(
+    _table.c.id == bindparam("integration_id"), _table.c.key_hash == bindparam("digest")
+)
+
+
+def is_current(s: Session, integration: IntegrationView, digest: str) -> bool:
+    """Whether the integration still exists with this key, in the caller's transaction."""
+    params = {"integration_id": integration.id, "digest": digest}
+    return s.execute(_CURRENT, params).first() is not None
+
+
+class KeyCache:
+    """Integrations found by key digest in the last ``ttl`` seconds (at most ``size``). Only
+    found keys are kept, so unknown keys cannot fill it; and a hit is never the last word (see
+    the module's docstring)."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 1024) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._found: dict[str, tuple[float, IntegrationView]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> IntegrationView | None:
+        hit = self._found.get(digest)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, digest: str, integration: IntegrationView) -> None:
+        with self._lock:
+            if len(self._found) >= self.size:
+                self._found.clear()
+            self._found[digest] = (time.monotonic() + self.ttl, integration)

@@ -8,12 +8,14 @@ it stays blocked until an administrator unlocks it. A success resets the consecu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
+from portvakt.domain import FactorLock
 from portvakt.errors import Throttled
 from portvakt.policy.knobs import Knobs
 from portvakt.store.models import User
@@ -21,56 +23,78 @@ from portvakt.store.models import User
 LOCK_LEVEL_DECAY = timedelta(hours=24)
 
 
-def ensure_open(user: User, now: datetime) -> None:
-    if user.factor_blocked:
+def lock_of(user: User) -> FactorLock:
+    return FactorLock(
+        failures=user.factor_failures,
+        lockouts=user.factor_lockouts,
+        locked_until=user.factor_locked_until,
+        blocked=user.factor_blocked,
+    )
+
+
+def ensure_open(lock: FactorLock, now: datetime) -> None:
+    if lock.blocked:
         raise Throttled("factor_blocked", retry_after=3600)
-    if user.factor_locked_until is not None and user.factor_locked_until > now:
-        raise Throttled("factor_locked", retry_after=_seconds(user.factor_locked_until - now))
+    if lock.locked_until is not None and lock.locked_until > now:
+        raise Throttled("factor_locked", retry_after=_seconds(lock.locked_until - now))
 
 
-def register_failure(
-    session: Session, ctx: Context, user: User, knobs: Knobs, *, method: str | None
-) -> Throttled | None:
-    """Count one failure; lock or block when a limit is reached. Returns the ``Throttled`` to
-    raise *after* the transaction commits (raising inside it would roll the count back)."""
+def failed(
+    session: Session,
+    ctx: Context,
+    user_id: int,
+    lock: FactorLock,
+    knobs: Knobs,
+    *,
+    method: str | None,
+) -> tuple[FactorLock, Throttled | None]:
+    """Count one failure: the new lock state (the caller stores it) and the ``Throttled`` to
+    raise *after* the transaction commits (raising inside it would roll the count back). A lock
+    or block is audited here."""
     now = ctx.now()
-    user.factor_failures += 1
-    if user.factor_failures >= knobs.hard_limit:
-        user.factor_blocked = True
+    lock = replace(lock, failures=lock.failures + 1)
+    if lock.failures >= knobs.hard_limit:
         record(
             session,
             ctx,
             Event.FACTOR_BLOCKED,
             outcome="failure",
-            user_id=user.id,
+            user_id=user_id,
             method=method,
-            details={"failures": user.factor_failures},
+            details={"failures": lock.failures},
         )
-        return Throttled("factor_blocked", retry_after=3600)
-    if user.factor_failures % knobs.lockout_threshold == 0:
-        last_end = user.factor_locked_until
+        return replace(lock, blocked=True), Throttled("factor_blocked", retry_after=3600)
+    if lock.failures % knobs.lockout_threshold == 0:
+        last_end = lock.locked_until
+        lockouts = lock.lockouts
         if last_end is not None and now - last_end > LOCK_LEVEL_DECAY:
-            user.factor_lockouts = 0
-        user.factor_lockouts += 1
-        seconds = min(
-            knobs.lockout_seconds * 2 ** (user.factor_lockouts - 1), knobs.lockout_max_seconds
-        )
-        user.factor_locked_until = now + timedelta(seconds=seconds)
+            lockouts = 0
+        lockouts += 1
+        seconds = min(knobs.lockout_seconds * 2 ** (lockouts - 1), knobs.lockout_max_seconds)
+        lock = replace(lock, lockouts=lockouts, locked_until=now + timedelta(seconds=seconds))
         record(
             session,
             ctx,
             Event.FACTOR_LOCKED,
             outcome="failure",
-            user_id=user.id,
+            user_id=user_id,
             method=method,
-            details={"failures": user.factor_failures, "seconds": seconds},
+            details={"failures": lock.failures, "seconds": seconds},
         )
-        return Throttled("factor_locked", retry_after=seconds)
-    return None
+        return lock, Throttled("factor_locked", retry_after=seconds)
+    return lock, None
 
 
-def register_success(user: User) -> None:
-    user.factor_failures = 0
+def register_failure(
+    session: Session, ctx: Context, user: User, knobs: Knobs, *, method: str | None
+) -> Throttled | None:
+    """``failed`` for a loaded ``User`` row: its attributes take the new state."""
+    lock, throttled = failed(session, ctx, user.id, lock_of(user), knobs, method=method)
+    user.factor_failures = lock.failures
+    user.factor_lockouts = lock.lockouts
+    user.factor_locked_until = lock.locked_until
+    user.factor_blocked = lock.blocked
+    return throttled
 
 
 def unlock(session: Session, ctx: Context, user: User) -> None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import push, ratelimit, throttle
+from portvakt.core import integrations, push, ratelimit, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
-from portvakt.core.factor import check_code
+from portvakt.core.factor import address_key, check_subject
 from portvakt.core.integrations import IntegrationView
 from portvakt.crypto import random
 from portvakt.directory.base import normalise_username
@@ -24,7 +24,8 @@ from portvakt.domain import CredentialState, CredentialView, Door
 from portvakt.errors import Invalid, NotFound, Throttled
 from portvakt.methods.base import FactorResponse
 from portvakt.store.models import PushChallenge, User
-from portvakt.store.repos import credentials, users
+from portvakt.store.repos import factors, users
+from portvakt.store.repos.factors import FactorSubject
 
 ACCEPT = "accept"
 REJECT = "reject"
@@ -65,7 +66,7 @@ def _user(s: Session, username: str, *, for_update: bool = False) -> User | None
     return None if row is None or row.disabled else row
 
 
-def _code_kinds(core: Core, s: Session, user_id: int) -> list[str]:
+def _code_kinds(core: Core, subject: FactorSubject) -> list[str]:
     """Interactive kinds that serve this door and are allowed: the person's own, or the first
     one when the person has none (so the attempt is still checked and counted)."""
     usable = [
@@ -75,42 +76,70 @@ def _code_kinds(core: Core, s: Session, user_id: int) -> list[str]:
         and core.registry.get(kind).capabilities.interactive
         and Door.API.value in core.registry.get(kind).capabilities.doors
     ]
-    own = {r.kind for r in credentials.for_user(s, user_id, active_only=True)}
+    own = {c.view.kind for c in subject.credentials}
     mine = [kind for kind in usable if kind in own]
     return mine or usable[:1]
 
 
-def check(
-    core: Core, ctx: Context, integration: IntegrationView, username: str, code: str
-) -> Result:
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """One code check as an integration asked for it."""
+
+    integration: IntegrationView
+    key_digest: str  # the request's API key as stored; confirmed in the check's transaction
+    username: str
+    code: str
+
+
+async def check(core: Core, ctx: Context, request: CodeCheck) -> Result | None:
     """``accept`` for a right code of one of the person's interactive kinds, ``locked`` while
-    the second factor (or this address) is locked, ``reject`` otherwise."""
-    details = {"integration": integration.name, "method": "code"}
-    with core.store.write() as s:
-        user = _user(s, username)
-        if user is None:
-            result = _unknown_user(s, core, ctx, code)
-            user_id = None
-        else:
-            user_id = user.id
-            result = Result(REJECT)
-            for kind in _code_kinds(core, s, user.id):
-                outcome = check_code(s, core, ctx, user_id=user.id, kind=kind, raw_code=code)
-                if outcome.ok:
-                    result = Result(ACCEPT)
-                    details["method"] = kind
-                    break
-                if outcome.throttled is not None:
-                    result = _locked(outcome.throttled)
-                    break
-        _audit(s, ctx, result, user_id, details)
+    the second factor (or this address) is locked, ``reject`` otherwise; None when the
+    integration's key no longer exists (it was deleted). One short write transaction, queued
+    with others on SQLite (``Store.run_write``)."""
+    return await core.store.run_write(lambda s: check_in(s, core, ctx, request))
+
+
+def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result | None:
+    """``check`` inside the caller's write transaction: the key confirmed, one read of the
+    person (lock state and credentials), the code check, and the audit row."""
+    if not integrations.is_current(s, request.integration, request.key_digest):
+        return None
+    details = {"integration": request.integration.name, "method": "code"}
+    subject = _subject(s, ctx, request.username)
+    if subject is None:
+        result = _unknown_user(s, core, ctx, request.code)
+        user_id = None
+    else:
+        user_id = subject.user_id
+        result = Result(REJECT)
+        for kind in _code_kinds(core, subject):
+            outcome = check_subject(s, core, ctx, subject, kind=kind, raw_code=request.code)
+            if outcome.ok:
+                result = Result(ACCEPT)
+                details["method"] = kind
+                break
+            if outcome.throttled is not None:
+                result = _locked(outcome.throttled)
+                break
+            # a failure moved the lock state and the address counter: read them again
+            subject = factors.by_id(s, subject.user_id, rate_key=address_key(ctx)) or subject
+    _audit(s, ctx, result, user_id, details)
     return result
+
+
+def _subject(s: Session, ctx: Context, username: str) -> FactorSubject | None:
+    try:
+        name = normalise_username(username)
+    except Invalid:
+        return None
+    subject = factors.by_username(s, name, rate_key=address_key(ctx))
+    return None if subject is None or subject.disabled else subject
 
 
 def _unknown_user(s: Session, core: Core, ctx: Context, code: str) -> Result:
     """As much work as a wrong code for a real person: the address limit, one code check
     against a throwaway secret, one counted failure for the address."""
-    ip_key = f"code-ip:{ctx.ip}"
+    ip_key = address_key(ctx)
     window = ctx.settings.rate_window_seconds
     try:
         ratelimit.ensure_below(
@@ -152,7 +181,7 @@ def start_push(core: Core, ctx: Context, integration: IntegrationView, username:
         locked: Throttled | None = None
         if user is not None:
             try:
-                throttle.ensure_open(user, ctx.now())
+                throttle.ensure_open(throttle.lock_of(user), ctx.now())
             except Throttled as exc:
                 locked = exc
             else:

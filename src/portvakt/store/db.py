@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from portvakt.store.queue import WriteQueue
+
+T = TypeVar("T")
+
 
 class Store:
-    """Holds the engine; the core opens transactions with :meth:`read` and :meth:`write`."""
+    """Holds the engine; the core opens transactions with :meth:`read` and :meth:`write`, or
+    hands a short write to :meth:`run_write` from async code."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -22,6 +27,7 @@ class Store:
         writer_bind = self.engine.execution_options(portvakt_immediate=True)
         self._writer = sessionmaker(writer_bind, expire_on_commit=False)
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._queue = WriteQueue(writer_bind, self._write_lock) if self._write_lock else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -37,12 +43,35 @@ class Store:
         with self._write_lock, self._writer.begin() as session:
             yield session
 
+    async def run_write(self, job: Callable[[Session], T]) -> T:
+        """``job(session)`` in a write transaction, without blocking the event loop; its
+        result, or its exception. For short jobs that only touch the database (a code check).
+
+        On SQLite the job goes to this process's writer thread, which runs every job waiting
+        at that moment in one transaction on its own connection (group commit; under the same
+        mutex as :meth:`write`), so a busy server pays for one ``BEGIN IMMEDIATE`` and one
+        commit per batch instead of per request, and no connection is checked out per job. A
+        job's changes are never visible to another job's caller before they are committed: the
+        answers are handed out after the commit. On PostgreSQL it runs in a worker thread in a
+        transaction of its own, as :meth:`write` would."""
+        if self._queue is not None:
+            return await self._queue.run(job)
+        from anyio import to_thread
+
+        return await to_thread.run_sync(self._write_one, job)
+
+    def _write_one(self, job: Callable[[Session], T]) -> T:
+        with self.write() as session:
+            return job(session)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._reader() as session:
             yield session
 
     def dispose(self) -> None:
+        if self._queue is not None:
+            self._queue.stop()
         self.engine.dispose()
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.domain import CredentialState, CredentialView
@@ -37,16 +38,21 @@ def get(session: Session, user_id: int, credential_id: int) -> Credential | None
     return session.scalars(query).first()
 
 
+_table = cast(Table, Credential.__table__)
+# Built once: a code check runs it on every success (Core, so no ORM session sync either).
+_ADVANCE = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("credential_id"),
+        _table.c.counter.is_(None) | (_table.c.counter < bindparam("new_counter")),
+    )
+    .values(counter=bindparam("new_counter"), last_used_at=bindparam("now"))
+)
+
+
 def advance_counter(session: Session, credential_id: int, counter: int, now: datetime) -> bool:
     """Compare-and-set the replay state (OTP-04): succeeds only if ``counter`` moves forward,
     so two concurrent checks of the same code can never both pass."""
-    result = session.execute(
-        update(Credential)
-        .where(
-            Credential.id == credential_id,
-            (Credential.counter.is_(None)) | (Credential.counter < counter),
-        )
-        .values(counter=counter, last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    params = {"credential_id": credential_id, "new_counter": counter, "now": now}
+    result = session.execute(_ADVANCE, params)
     return (result.rowcount or 0) == 1  # type: ignore[attr-defined]

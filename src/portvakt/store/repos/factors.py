@@ -1,0 +1,156 @@
+"""The one read a code check needs, and the one write of lock state it may make.
+
+A person's lock state, active credentials and the caller's per-address failure counter come
+back from a single statement (the user row joined with its active credentials, the counter as
+a scalar subquery), by id or by username, with the user's row locked (``FOR UPDATE OF
+user_account`` on PostgreSQL; SQLite's writers are serialised by ``BEGIN IMMEDIATE``). The
+statements are built once, with bound parameters, and run as Core: no ORM objects, no identity
+map, so a code check costs a few statements and little Python (bench/README.md, "validate.py").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, and_, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from portvakt.domain import CredentialState, CredentialView, FactorLock
+from portvakt.store.models import Credential, RateCounter, User
+
+_user = cast(Table, User.__table__)
+_cred = cast(Table, Credential.__table__)
+_rate = cast(Table, RateCounter.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedCredential:
+    """An active credential as stored: its view (without the secret) and the sealed secret."""
+
+    view: CredentialView
+    key_id: str | None
+    sealed: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class FactorSubject:
+    """Everything a code check reads about one person, from one statement."""
+
+    user_id: int
+    username: str
+    disabled: bool
+    lock: FactorLock
+    credentials: tuple[SealedCredential, ...]
+    counter: tuple[int, datetime] | None  # the rate counter asked for: (count, window start)
+
+
+def _counter(column: str) -> Any:
+    return select(_rate.c[column]).where(_rate.c.key == bindparam("rate_key")).scalar_subquery()
+
+
+_READ = (
+    select(
+        _user.c.id,
+        _user.c.username,
+        _user.c.disabled,
+        _user.c.factor_failures,
+        _user.c.factor_lockouts,
+        _user.c.factor_locked_until,
+        _user.c.factor_blocked,
+        _cred.c.id.label("credential_id"),
+        _cred.c.kind,
+        _cred.c.label,
+        _cred.c.is_default,
+        _cred.c.params,
+        _cred.c.created_at,
+        _cred.c.last_used_at,
+        _cred.c.counter,
+        _cred.c.key_id,
+        _cred.c.secret,
+        _counter("count").label("rate_count"),
+        _counter("window_start").label("rate_window_start"),
+    )
+    .select_from(
+        _user.outerjoin(
+            _cred,
+            and_(_cred.c.user_id == _user.c.id, _cred.c.state == CredentialState.ACTIVE.value),
+        )
+    )
+    .order_by(_cred.c.id)
+    .with_for_update(of=_user)
+)
+_BY_ID = _READ.where(_user.c.id == bindparam("user_id"))
+_BY_USERNAME = _READ.where(_user.c.username == bindparam("username"))
+_SAVE_LOCK = (
+    update(_user)
+    .where(_user.c.id == bindparam("user_id"))
+    .values(
+        factor_failures=bindparam("failures"),
+        factor_lockouts=bindparam("lockouts"),
+        factor_locked_until=bindparam("locked_until"),
+        factor_blocked=bindparam("blocked"),
+    )
+)
+
+
+def by_id(session: Session, user_id: int, *, rate_key: str) -> FactorSubject | None:
+    """The person, and the rate counter ``rate_key`` as it stands."""
+    params = {"user_id": user_id, "rate_key": rate_key}
+    return _subject(session.execute(_BY_ID, params).all())
+
+
+def by_username(session: Session, username: str, *, rate_key: str) -> FactorSubject | None:
+    """By the normalised username; disabled people are returned too (the caller decides)."""
+    params = {"username": username, "rate_key": rate_key}
+    return _subject(session.execute(_BY_USERNAME, params).all())
+
+
+def save_lock(session: Session, user_id: int, lock: FactorLock) -> None:
+    session.execute(
+        _SAVE_LOCK,
+        {
+            "user_id": user_id,
+            "failures": lock.failures,
+            "lockouts": lock.lockouts,
+            "locked_until": lock.locked_until,
+            "blocked": lock.blocked,
+        },
+    )
+
+
+def _subject(rows: Sequence[Row[*tuple[Any, ...]]]) -> FactorSubject | None:
+    if not rows:
+        return None
+    first = rows[0]
+    return FactorSubject(
+        user_id=first.id,
+        username=first.username,
+        disabled=bool(first.disabled),
+        lock=FactorLock(
+            failures=first.factor_failures or 0,
+            lockouts=first.factor_lockouts or 0,
+            locked_until=first.factor_locked_until,
+            blocked=bool(first.factor_blocked),
+        ),
+        credentials=tuple(_sealed(first.id, row) for row in rows if row.credential_id is not None),
+        counter=None if first.rate_count is None else (first.rate_count, first.rate_window_start),
+    )
+
+
+def _sealed(user_id: int, row: Row[*tuple[Any, ...]]) -> SealedCredential:
+    view = CredentialView(
+        id=row.credential_id,
+        user_id=user_id,
+        kind=row.kind,
+        label=row.label,
+        state=CredentialState.ACTIVE,
+        is_default=bool(row.is_default),
+        params=dict(row.params or {}),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        counter=row.counter,
+    )
+    return SealedCredential(view=view, key_id=row.key_id, sealed=row.secret)
