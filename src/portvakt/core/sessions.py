@@ -126,11 +126,20 @@ def revoke_all(session: Session, user_id: int, ctx: Context) -> None:
     _revoke_grants(session, ctx, OidcGrant.user_id == user_id)
 
 
-def discard(core: Core, token: str | None) -> None:
-    """Forget a session replaced by a new sign-in in the same browser."""
-    if token and len(token) <= 100:
-        with core.store.write() as s:
-            s.execute(delete(WebSession).where(WebSession.id == sha256_hex(token)))
+def replace(core: Core, old_token: str | None, new_token: str) -> None:
+    """A new sign-in in the same browser replaces its session: the old one ends, and apps'
+    grants from it move to the new one, so signing out later ends them too."""
+    if not old_token or len(old_token) > 100:
+        return
+    old, new = sha256_hex(old_token), sha256_hex(new_token)
+    with core.store.write() as s:
+        s.execute(delete(WebSession).where(WebSession.id == old))
+        s.execute(
+            update(OidcGrant)
+            .where(OidcGrant.session_id == old)
+            .values(session_id=new)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _revoke_grants(session: Session, ctx: Context, where: ColumnElement[bool]) -> None:

@@ -116,7 +116,7 @@ def _add_headers(message: Message, *, static: bool, https: bool) -> None:
     for name, value in HEADERS.items():
         headers.setdefault(name, value)
     if not static:
-        headers["cache-control"] = "no-store"
+        headers.setdefault("cache-control", "no-store")  # JWKS and discovery say max-age
     if https:
         headers.setdefault("strict-transport-security", "max-age=31536000")
 

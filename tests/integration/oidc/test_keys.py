@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -80,12 +79,6 @@ def test_jwks_starts_with_one_key_per_algorithm(
     assert published(client) == {k["kid"]: k["alg"] for k in found}  # stable
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/security.py's SecurityMiddleware overwrites every Cache-Control outside "
-    "/static/ with no-store, so the JWKS's 'public, max-age=600' (docs/oidc/provider.md) and "
-    "discovery's 'public, max-age=3600' never reach apps",
-)
 def test_jwks_and_discovery_may_be_cached(client: TestClient) -> None:
     assert client.get("/oauth2/jwks").headers["cache-control"] == "public, max-age=600"
     metadata = client.get("/.well-known/openid-configuration")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2 as httpx
-import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -300,12 +299,6 @@ def test_logout_when_not_signed_in_goes_back_to_the_app(
     assert helpers.userinfo(client, tokens["access_token"]).status_code == 200  # not that session
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a new sign-in in the same browser (prompt=login, max_age) replaces the session "
-    "with sessions.discard(), which deletes it without revoking or moving its grants: signing "
-    "out later revokes only the new session's grants (web/pages/signin.py, core/sessions.py)",
-)
 def test_logout_ends_grants_of_earlier_sign_ins_in_this_browser(
     client: TestClient, clock: FakeClock, app: App, secret: str
 ) -> None:

@@ -81,16 +81,16 @@ async def token(request: Request) -> Response:
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request) -> Response:
     rt, ctx = common.context(request)
+    value = None
     try:
         value = await _bearer(request)
         body = await run_in_threadpool(resources.userinfo, rt.core, ctx, value)
     except OAuthError as exc:
-        challenge = f'Bearer error="{exc.error}"' if exc.status in {401, 403} else "Bearer"
-        return (
-            common.error(exc, basic=False)
-            if exc.status == 400
-            else common.json(exc.body(), status=exc.status, headers={"WWW-Authenticate": challenge})
-        )
+        if exc.status == 400:
+            return common.error(exc, basic=False)
+        # RFC 6750 3.1: no error code in the challenge when no token was presented at all
+        challenge = f'Bearer error="{exc.error}"' if value else 'Bearer realm="portvakt"'
+        return common.json(exc.body(), status=exc.status, headers={"WWW-Authenticate": challenge})
     return common.json(body)
 
 
