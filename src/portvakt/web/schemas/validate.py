@@ -14,7 +14,17 @@ class ValidateRequest(BaseModel):
     """``{"username": …, "code": …}`` checks a typed code; ``{"username": …, "method": "push"}``
     sends a push. Exactly one of ``code`` and ``method``."""
 
-    model_config = ConfigDict(extra="forbid")
+    # "Exactly one of code and method" in the document too (null counts as absent): a body
+    # with neither or both fits no branch, or both, of the oneOf, and the API answers 400.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["code"], "properties": {"code": {"type": "string"}}},
+                {"required": ["method"], "properties": {"method": {"const": "push"}}},
+            ]
+        },
+    )
 
     username: str = Field(min_length=1, max_length=MAX_USERNAME)
     code: str | None = Field(default=None, min_length=1, max_length=MAX_CODE)
