@@ -70,7 +70,7 @@ class SecurityMiddleware:
         declared = _content_length(scope)
         api = is_machine_path(scope["path"])
         if declared is not None and declared > MAX_BODY:
-            await _too_large(send, api=api)
+            await _too_large(send, api=api, https=https)
             return
 
         received = 0
@@ -92,7 +92,7 @@ class SecurityMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            await _too_large(send, api=api)
+            await _too_large(send, api=api, https=https)
 
 
 MACHINE_PATHS = (
@@ -131,20 +131,20 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _too_large(send: Send, *, api: bool) -> None:
+async def _too_large(send: Send, *, api: bool, https: bool = False) -> None:
     if api:
         body = b'{"error": "too_large", "message": "The request is too large."}'
         kind = b"application/json"
     else:
         body = b"Request too large"
         kind = b"text/plain; charset=utf-8"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    start: Message = {
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+    }
+    _add_headers(start, static=False, https=https)
+    await send(start)
     await send({"type": "http.response.body", "body": body})
 
 

@@ -128,6 +128,8 @@ def test_oversized_body_gets_413(client: TestClient) -> None:
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert answer.status_code == 413
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 def test_unknown_route_gets_a_404_page(client: TestClient) -> None:
