@@ -82,6 +82,17 @@ class WriteQueue:
                     return
         finally:
             self._disconnect()
+            self._refuse_the_rest()
+
+    def _refuse_the_rest(self) -> None:
+        """Jobs that slipped in while the store was closing get an error, not silence."""
+        while True:
+            try:
+                item = self._items.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                _settle(item, None, RuntimeError("the store is closed"))
 
     def _take(self, first: _Item[Any]) -> tuple[list[_Item[Any]], bool]:
         """The first item and every one waiting behind it; False once told to stop."""
