@@ -100,12 +100,17 @@ async def check(core: Core, ctx: Context, request: CodeCheck) -> Result | None:
 
 
 def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result | None:
-    """``check`` inside the caller's write transaction: the key confirmed, one read of the
-    person (lock state and credentials), the code check, and the audit row."""
-    if not integrations.is_current(s, request.integration, request.key_digest):
+    """``check`` inside the caller's write transaction: one read of the person (lock state,
+    credentials, the address counter) that also confirms the key, the code check, and the
+    audit row."""
+    found = _find(s, ctx, request)
+    key_found = found.key_found if found is not None else None
+    if key_found is None:  # nobody by that name: the key is asked about on its own
+        key_found = integrations.is_current(s, request.integration, request.key_digest)
+    if not key_found:
         return None
     details = {"integration": request.integration.name, "method": "code"}
-    subject = _subject(s, ctx, request.username)
+    subject = None if found is None or found.disabled else found
     if subject is None:
         result = _unknown_user(s, core, ctx, request.code)
         user_id = None
@@ -127,13 +132,14 @@ def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result
     return result
 
 
-def _subject(s: Session, ctx: Context, username: str) -> FactorSubject | None:
+def _find(s: Session, ctx: Context, request: CodeCheck) -> FactorSubject | None:
+    """The person by that name (disabled too), with whether the request's key still exists."""
     try:
-        name = normalise_username(username)
+        name = normalise_username(request.username)
     except Invalid:
         return None
-    subject = factors.by_username(s, name, rate_key=address_key(ctx))
-    return None if subject is None or subject.disabled else subject
+    key = (request.integration.id, request.key_digest)
+    return factors.by_username(s, name, rate_key=address_key(ctx), key=key)
 
 
 def _unknown_user(s: Session, core: Core, ctx: Context, code: str) -> Result:

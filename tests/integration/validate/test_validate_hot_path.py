@@ -75,6 +75,7 @@ def test_a_cached_key_stops_working_when_its_integration_is_deleted(
     integrations.delete(runtime.core, runtime.context(Door.CLI, actor="test"), "vpn")
     for body in (
         {"username": "alice", "code": code(secret, clock)},  # a code check
+        {"username": "nobody", "code": "123456"},  # a code check for nobody
         {"username": "alice", "method": "push"},  # a push
         {"username": "alice"},  # a bad body
     ):

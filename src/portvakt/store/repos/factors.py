@@ -1,8 +1,9 @@
 """The one read a code check needs, and the one write of lock state it may make.
 
-A person's lock state, active credentials and the caller's per-address failure counter come
-back from a single statement (the user row joined with its active credentials, the counter as
-a scalar subquery), by id or by username, with the user's row locked (``FOR UPDATE OF
+A person's lock state, active credentials and the caller's per-address failure counter (and,
+for the validate API, whether the caller's API key still exists) come back from a single
+statement (the user row joined with its active credentials, the rest as scalar subqueries), by
+id or by username, with the user's row locked (``FOR UPDATE OF
 user_account`` on PostgreSQL; SQLite's writers are serialised by ``BEGIN IMMEDIATE``). The
 statements are built once, with bound parameters, and run as Core: no ORM objects, no identity
 map, so a code check costs a few statements and little Python (bench/README.md, "validate.py").
@@ -19,11 +20,12 @@ from sqlalchemy import Row, Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.domain import CredentialState, CredentialView, FactorLock
-from portvakt.store.models import Credential, RateCounter, User
+from portvakt.store.models import Credential, Integration, RateCounter, User
 
 _user = cast(Table, User.__table__)
 _cred = cast(Table, Credential.__table__)
 _rate = cast(Table, RateCounter.__table__)
+_integration = cast(Table, Integration.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class FactorSubject:
     lock: FactorLock
     credentials: tuple[SealedCredential, ...]
     counter: tuple[int, datetime] | None  # the rate counter asked for: (count, window start)
+    key_found: bool | None = None  # the API key asked about exists (None: not asked)
 
 
 def _counter(column: str) -> Any:
@@ -83,7 +86,17 @@ _READ = (
     .with_for_update(of=_user)
 )
 _BY_ID = _READ.where(_user.c.id == bindparam("user_id"))
+_KEY_FOUND = (
+    select(_integration.c.id)
+    .where(
+        _integration.c.id == bindparam("integration_id"),
+        _integration.c.key_hash == bindparam("key_digest"),
+    )
+    .scalar_subquery()
+    .label("key_found")
+)
 _BY_USERNAME = _READ.where(_user.c.username == bindparam("username"))
+_BY_USERNAME_AND_KEY = _BY_USERNAME.add_columns(_KEY_FOUND)
 _SAVE_LOCK = (
     update(_user)
     .where(_user.c.id == bindparam("user_id"))
@@ -102,10 +115,16 @@ def by_id(session: Session, user_id: int, *, rate_key: str) -> FactorSubject | N
     return _subject(session.execute(_BY_ID, params).all())
 
 
-def by_username(session: Session, username: str, *, rate_key: str) -> FactorSubject | None:
-    """By the normalised username; disabled people are returned too (the caller decides)."""
-    params = {"username": username, "rate_key": rate_key}
-    return _subject(session.execute(_BY_USERNAME, params).all())
+def by_username(
+    session: Session, username: str, *, rate_key: str, key: tuple[int, str] | None = None
+) -> FactorSubject | None:
+    """By the normalised username; disabled people are returned too (the caller decides).
+    With ``key`` (integration id, key digest), ``key_found`` says whether it still exists."""
+    params: dict[str, object] = {"username": username, "rate_key": rate_key}
+    if key is None:
+        return _subject(session.execute(_BY_USERNAME, params).all())
+    params.update(integration_id=key[0], key_digest=key[1])
+    return _subject(session.execute(_BY_USERNAME_AND_KEY, params).all())
 
 
 def save_lock(session: Session, user_id: int, lock: FactorLock) -> None:
@@ -137,6 +156,7 @@ def _subject(rows: Sequence[Row[*tuple[Any, ...]]]) -> FactorSubject | None:
         ),
         credentials=tuple(_sealed(first.id, row) for row in rows if row.credential_id is not None),
         counter=None if first.rate_count is None else (first.rate_count, first.rate_window_start),
+        key_found=(first.key_found is not None) if "key_found" in first._fields else None,
     )
 
 
