@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portvakt.context import Context
+from portvakt.core import ratelimit
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.oidc.errors import OAuthError
@@ -271,17 +272,29 @@ def delete(core: Core, ctx: Context, name_or_id: str) -> None:
 
 def authenticate(core: Core, ctx: Context, client_id: str | None, secret: str | None) -> ClientView:
     """The calling client, by client_secret_basic/post, or by client_id alone for a public
-    client. Anything else is ``invalid_client`` (raised by the caller from None)."""
-    client = by_client_id(core, client_id)
-    if client is None:
-        raise OAuthError("invalid_client", "Unknown client or wrong credentials.", status=401)
-    if client.public:
-        if secret:
-            raise OAuthError("invalid_client", "A public client has no secret.", status=401)
-        return client
+    client; anything else is ``invalid_client``. Failed client logins count against the
+    caller's address (``code_failures_per_ip`` per window; then 429) and are audited. One read
+    answers a good request."""
+    key = f"oidc-client-ip:{ctx.ip}"
+    window = ctx.settings.rate_window_seconds
     with core.store.read() as s:
-        stored = s.scalar(select(OidcClient.secret_hash).where(OidcClient.id == client.pk))
+        failures, _ = ratelimit.current(s, key, now=ctx.now(), window=window)
+        row = (
+            s.scalar(select(OidcClient).where(OidcClient.client_id == client_id))
+            if client_id and len(client_id) <= 64 and failures < ctx.settings.code_failures_per_ip
+            else None
+        )
+        client = view(row) if row is not None else None
+        stored = row.secret_hash if row is not None else None
+    if failures >= ctx.settings.code_failures_per_ip:
+        raise OAuthError("invalid_client", "Too many failed client logins; wait.", status=429)
+    if client is not None and client.public and not secret:
+        return client
     given = secret_hash(ctx, secret) if secret and len(secret) <= 256 else ""
-    if not stored or not compare.equal(given, stored):
-        raise OAuthError("invalid_client", "Unknown client or wrong credentials.", status=401)
-    return client
+    if client is not None and stored and compare.equal(given, stored):
+        return client
+    with core.store.write() as s:
+        ratelimit.hit(s, key, now=ctx.now(), window=window)
+        details = {"client_id": (client_id or "")[:64]}
+        record(s, ctx, Event.CLIENT_AUTH_FAILED, outcome="failure", details=details)
+    raise OAuthError("invalid_client", "Unknown client or wrong credentials.", status=401)

@@ -15,8 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from portvakt.app import Runtime
 from portvakt.context import Context
-from portvakt.core import ratelimit
-from portvakt.core.audit import Event, record
 from portvakt.core.oidc import clients
 from portvakt.core.oidc.clients import ClientView
 from portvakt.core.oidc.errors import OAuthError
@@ -111,26 +109,7 @@ def credentials(request: Request, form: Mapping[str, str]) -> tuple[str | None, 
 
 
 async def authenticate(request: Request, form: Mapping[str, str]) -> ClientView:
-    """The calling client, within the per-address budget for failed client logins."""
+    """The calling client (``clients.authenticate``: rate-limited and audited)."""
     rt, ctx = context(request)
     client_id, secret, _ = credentials(request, form)
-    return await run_in_threadpool(_authenticate, rt, ctx, client_id, secret)
-
-
-def _authenticate(
-    rt: Runtime, ctx: Context, client_id: str | None, secret: str | None
-) -> ClientView:
-    key = f"oidc-client-ip:{ctx.ip}"
-    window = ctx.settings.rate_window_seconds
-    with rt.core.store.read() as s:
-        failures, _ = ratelimit.current(s, key, now=ctx.now(), window=window)
-    if failures >= ctx.settings.code_failures_per_ip:
-        raise OAuthError("invalid_client", "Too many failed client logins; wait.", status=429)
-    try:
-        return clients.authenticate(rt.core, ctx, client_id, secret)
-    except OAuthError:
-        with rt.core.store.write() as s:
-            ratelimit.hit(s, key, now=ctx.now(), window=window)
-            details = {"client_id": (client_id or "")[:64]}
-            record(s, ctx, Event.CLIENT_AUTH_FAILED, outcome="failure", details=details)
-        raise
+    return await run_in_threadpool(clients.authenticate, rt.core, ctx, client_id, secret)
