@@ -34,10 +34,8 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -48,6 +46,7 @@ from urllib.parse import urlencode
 from _common import (
     RawHttp,
     Server,
+    add_output_options,
     drive,
     exit_on_sigterm,
     http_request,
@@ -56,6 +55,7 @@ from _common import (
     make_users,
     portvakt_command,
     run_async,
+    run_in_workdir,
     warn_if_busy,
 )
 from sqlalchemy import insert, select
@@ -262,6 +262,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     try:
         server.wait_ready()
+        if args.pid_file is not None:
+            args.pid_file.write_text(str(server.pid))
 
         async def all_steps() -> None:
             for c in args.concurrency:
@@ -294,29 +296,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--users", type=int, default=2_000, help="users to generate")
     parser.add_argument("--codes", type=int, default=30_000, help="codes minted per code run")
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--keep", type=Path, help="work in this new folder and keep it")
-    parser.add_argument(
-        "--server-log-level",
-        default="info",
-        choices=("critical", "error", "warning", "info", "debug"),
-        help="uvicorn log level; info (the default of portvakt serve) logs every request",
-    )
+    add_output_options(parser, pid_help="write the server's pid here (profiling)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, exit_on_sigterm)
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="portvakt-token-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        out = run_all(args, workdir)
-    finally:
-        if args.keep is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if args.json is not None:
-        args.json.write_text(json.dumps(out, indent=2))
+    run_in_workdir(args, run_all, "token")
 
 
 if __name__ == "__main__":

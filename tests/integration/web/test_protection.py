@@ -141,3 +141,7 @@ def test_unknown_route_gets_a_404_page(client: TestClient) -> None:
 def test_wrong_http_method_gets_405(client: TestClient) -> None:
     answer = client.put("/signin")
     assert answer.status_code == 405
+    assert "GET" in answer.headers["allow"]  # Starlette names the first matching route's
+    api = client.get("/api/v1/validate")
+    assert api.status_code == 405 and "POST" in api.headers["allow"]
+    assert api.json()["error"] == "method_not_allowed"
