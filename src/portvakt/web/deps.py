@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from portvakt.app import Runtime
 from portvakt.context import Context
 from portvakt.core import sessions
-from portvakt.core.oidc import authorize
+from portvakt.core.oidc import parked
 from portvakt.domain import Door
 from portvakt.web import cookies
 from portvakt.web.render import Renderer
@@ -42,7 +42,7 @@ class Web:
         waiting = self.cookie(cookies.AUTHZ)
         headers = dict(values.get("headers") or {})
         if waiting and "content-security-policy" not in headers:
-            target = authorize.waiting_redirect(self.rt.core, self.ctx, waiting)
+            target = parked.waiting_redirect(self.rt.core, self.ctx, waiting)
             if target is not None:
                 headers["content-security-policy"] = csp([source_of(target) or ""])
                 values["headers"] = headers

@@ -4,7 +4,7 @@
 first (failures there are shown to the person, never redirected), then everything else
 (failures go back to the app's verified redirect URI). ``decide`` looks at the browser's
 session and answers with a code, an error for the app, or the interaction still needed; a
-request waiting for that interaction is parked server-side (``park``/``load``)."""
+request waiting for that interaction is parked server-side (``parked``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-
-from sqlalchemy import delete
 
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
@@ -27,7 +25,7 @@ from portvakt.core.oidc.levels import Level, reachable, session_amr, session_lev
 from portvakt.core.sessions import SessionView
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
-from portvakt.store.models import OidcGrant, OidcRequest
+from portvakt.store.models import OidcGrant
 from portvakt.store.repos import credentials
 
 CODE_SECONDS = 60
@@ -277,73 +275,3 @@ def issue_code(core: Core, ctx: Context, req: AuthRequest, live: SessionView) ->
         record(s, ctx, Event.OIDC_AUTHORIZED, user_id=live.user.id, details=details)
     params = {"code": code, "state": req.state, "iss": ctx.base_url}
     return redirect_url(req.redirect_uri, params)
-
-
-# -- requests waiting for a sign-in -----------------------------------------------------------
-
-
-def park(core: Core, ctx: Context, req: AuthRequest, *, fresh: bool) -> str:
-    """Keep ``req`` while the person signs in; returns the token the browser holds."""
-    token = random.token()
-    now = ctx.now()
-    params = replace(req, fresh_after=now if fresh else None).to_params()
-    with core.store.write() as s:
-        s.add(
-            OidcRequest(
-                id=sha256_hex(token),
-                client_pk=req.client.pk,
-                params=params,
-                created_at=now,
-                expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
-            )
-        )
-    return token
-
-
-def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
-    if not token or len(token) > 100:
-        raise PageError("authorization_expired")
-    with core.store.read() as s:
-        row = s.get(OidcRequest, sha256_hex(token))
-        if row is None or row.expires_at <= ctx.now():
-            raise PageError("authorization_expired")
-        client_pk, p = row.client_pk, dict(row.params)
-    client = clients.by_pk(core, client_pk)
-    if client is None or not clients.redirect_allowed(client, p["redirect_uri"]):
-        raise PageError("authorization_expired")
-    fresh_after = p.get("fresh_after")
-    return AuthRequest(
-        client=client,
-        redirect_uri=p["redirect_uri"],
-        scope=tuple(p["scope"]),
-        state=p["state"],
-        nonce=p["nonce"],
-        code_challenge=p["code_challenge"],
-        prompt=frozenset(p["prompt"]),
-        max_age=p["max_age"],
-        level=Level(p["level"]),
-        login_hint=p["login_hint"],
-        fresh_after=datetime.fromisoformat(fresh_after) if fresh_after else None,
-    )
-
-
-def waiting_redirect(core: Core, ctx: Context, token: str) -> str | None:
-    """The redirect URI of the request parked under ``token``, if it is still waiting."""
-    try:
-        return load(core, ctx, token).redirect_uri
-    except PageError:
-        return None
-
-
-def waiting_app(core: Core, ctx: Context, token: str) -> str | None:
-    """The name of the app whose request is parked under ``token``, if it is still waiting."""
-    try:
-        return load(core, ctx, token).client.name
-    except PageError:
-        return None
-
-
-def drop(core: Core, token: str | None) -> None:
-    if token and len(token) <= 100:
-        with core.store.write() as s:
-            s.execute(delete(OidcRequest).where(OidcRequest.id == sha256_hex(token)))

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from portvakt.app import Runtime
 from portvakt.context import Context
+from portvakt.core.base import Core
 from portvakt.core.oidc import clients
 from portvakt.core.oidc.clients import ClientView
 from portvakt.core.oidc.errors import OAuthError
@@ -113,3 +114,19 @@ async def authenticate(request: Request, form: Mapping[str, str]) -> ClientView:
     rt, ctx = context(request)
     client_id, secret, _ = credentials(request, form)
     return await run_in_threadpool(clients.authenticate, rt.core, ctx, client_id, secret)
+
+
+ClientWork = Callable[[Core, Context, ClientView, Mapping[str, str]], Any]
+
+
+async def client_call(request: Request, work: ClientWork) -> Response:
+    """A client-authenticated endpoint (token, introspection, revocation): read the form
+    strictly, authenticate the client, run ``work`` in a worker thread; OAuth errors as JSON."""
+    rt, ctx = context(request)
+    try:
+        form = single(await params(request))
+        client = await authenticate(request, form)
+        answer = await run_in_threadpool(work, rt.core, ctx, client, form)
+    except OAuthError as exc:
+        return error(exc, basic=uses_basic(request))
+    return answer if isinstance(answer, Response) else json(answer)

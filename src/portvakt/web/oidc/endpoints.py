@@ -3,14 +3,17 @@ answer JSON only, and OAuth errors in the RFC 6749 shape, never an HTML page or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from portvakt.context import Context
+from portvakt.core.base import Core
 from portvakt.core.oidc import keys, resources, tokens
-from portvakt.core.oidc.clients import ALGS, SCOPES
+from portvakt.core.oidc.clients import ALGS, SCOPES, ClientView
 from portvakt.core.oidc.errors import OAuthError
 from portvakt.core.oidc.levels import Level
 from portvakt.web.oidc import common
@@ -67,15 +70,7 @@ def jwks(request: Request) -> JSONResponse:
 
 @router.post("/oauth2/token")
 async def token(request: Request) -> Response:
-    rt, ctx = common.context(request)
-    basic = common.uses_basic(request)
-    try:
-        form = common.single(await common.params(request))
-        client = await common.authenticate(request, form)
-        body = await run_in_threadpool(tokens.exchange, rt.core, ctx, client, form)
-    except OAuthError as exc:
-        return common.error(exc, basic=basic)
-    return common.json(body)
+    return await common.client_call(request, tokens.exchange)
 
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
@@ -111,33 +106,29 @@ async def _bearer(request: Request) -> str | None:
 
 @router.post("/oauth2/introspect")
 async def introspect(request: Request) -> Response:
-    rt, ctx = common.context(request)
-    basic = common.uses_basic(request)
-    try:
-        form = common.single(await common.params(request))
-        client = await common.authenticate(request, form)
-        if client.public:
-            raise OAuthError("unauthorized_client", "Public clients cannot introspect.")
-        if not form.get("token"):
-            raise OAuthError("invalid_request", "token is required.")
-        body = await run_in_threadpool(
-            resources.introspect, rt.core, ctx, client, form.get("token")
-        )
-    except OAuthError as exc:
-        return common.error(exc, basic=basic)
-    return common.json(body)
+    return await common.client_call(request, _introspect)
+
+
+def _introspect(
+    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]
+) -> dict[str, Any]:
+    if client.public:
+        raise OAuthError("unauthorized_client", "Public clients cannot introspect.")
+    return resources.introspect(core, ctx, client, _token(form))
 
 
 @router.post("/oauth2/revoke")
 async def revoke(request: Request) -> Response:
-    rt, ctx = common.context(request)
-    basic = common.uses_basic(request)
-    try:
-        form = common.single(await common.params(request))
-        client = await common.authenticate(request, form)
-        if not form.get("token"):
-            raise OAuthError("invalid_request", "token is required.")
-        await run_in_threadpool(resources.revoke, rt.core, ctx, client, form.get("token"))
-    except OAuthError as exc:
-        return common.error(exc, basic=basic)
+    return await common.client_call(request, _revoke)
+
+
+def _revoke(core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]) -> Response:
+    resources.revoke(core, ctx, client, _token(form))
     return Response(status_code=200, headers=common.NO_STORE)
+
+
+def _token(form: Mapping[str, str]) -> str:
+    value = form.get("token")
+    if not value:
+        raise OAuthError("invalid_request", "token is required.")
+    return value

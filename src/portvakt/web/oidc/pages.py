@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from portvakt.core import sessions
-from portvakt.core.oidc import authorize, logout
+from portvakt.core.oidc import authorize, logout, parked
 from portvakt.core.oidc.authorize import Interact, Redirect
 from portvakt.core.oidc.errors import OAuthError, PageError
 from portvakt.web import cookies
@@ -69,7 +69,7 @@ def resume(w: Web = Depends(_oidc_web)) -> Response:  # noqa: B008 - FastAPI dep
     """Where the sign-in pages send the browser once it is signed in (or stepped up)."""
     token = w.cookie(cookies.AUTHZ)
     try:
-        req = authorize.load(w.rt.core, w.ctx, token)
+        req = parked.load(w.rt.core, w.ctx, token)
     except PageError as exc:
         return _page_error(w, exc.code)
     live = sessions.load(w.rt.core, w.ctx, w.cookie(cookies.SESSION))
@@ -81,7 +81,7 @@ def cancel(w: Web = Depends(_oidc_web)) -> Response:  # noqa: B008
     """The person chose not to sign in to the app: tell the app ``access_denied``."""
     token = w.cookie(cookies.AUTHZ)
     try:
-        req = authorize.load(w.rt.core, w.ctx, token)
+        req = parked.load(w.rt.core, w.ctx, token)
     except PageError as exc:
         return _page_error(w, exc.code)
     refusal = OAuthError("access_denied", "The person cancelled the sign-in.")
@@ -92,11 +92,11 @@ def _answer(w: Web, outcome: Redirect | Interact, *, token: str | None) -> Respo
     if isinstance(outcome, Redirect):
         response = RedirectResponse(outcome.url, status_code=303)
         if token is not None:
-            authorize.drop(w.rt.core, token)
+            parked.drop(w.rt.core, token)
             cookies.clear(w.request, response, cookies.AUTHZ)
         return response
     if token is None:
-        token = authorize.park(w.rt.core, w.ctx, outcome.request, fresh=outcome.fresh)
+        token = parked.park(w.rt.core, w.ctx, outcome.request, fresh=outcome.fresh)
     if outcome.step == "step_up":
         target = f"/account/verify?next={quote(RESUME)}"
     else:

@@ -1,0 +1,86 @@
+"""Authorization requests parked while the person signs in: kept server-side for
+``signin_ttl_seconds``; the browser holds only a random token (cookie ``pv_authz``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from portvakt.context import Context
+from portvakt.core.base import Core
+from portvakt.core.oidc import clients
+from portvakt.core.oidc.authorize import AuthRequest
+from portvakt.core.oidc.errors import PageError
+from portvakt.core.oidc.levels import Level
+from portvakt.crypto import random
+from portvakt.crypto.hashing import sha256_hex
+from portvakt.store.models import OidcRequest
+
+
+def park(core: Core, ctx: Context, req: AuthRequest, *, fresh: bool) -> str:
+    """Keep ``req`` while the person signs in; returns the token the browser holds."""
+    token = random.token()
+    now = ctx.now()
+    params = replace(req, fresh_after=now if fresh else None).to_params()
+    with core.store.write() as s:
+        s.add(
+            OidcRequest(
+                id=sha256_hex(token),
+                client_pk=req.client.pk,
+                params=params,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
+            )
+        )
+    return token
+
+
+def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
+    if not token or len(token) > 100:
+        raise PageError("authorization_expired")
+    with core.store.read() as s:
+        row = s.get(OidcRequest, sha256_hex(token))
+        if row is None or row.expires_at <= ctx.now():
+            raise PageError("authorization_expired")
+        client_pk, p = row.client_pk, dict(row.params)
+    client = clients.by_pk(core, client_pk)
+    if client is None or not clients.redirect_allowed(client, p["redirect_uri"]):
+        raise PageError("authorization_expired")
+    fresh_after = p.get("fresh_after")
+    return AuthRequest(
+        client=client,
+        redirect_uri=p["redirect_uri"],
+        scope=tuple(p["scope"]),
+        state=p["state"],
+        nonce=p["nonce"],
+        code_challenge=p["code_challenge"],
+        prompt=frozenset(p["prompt"]),
+        max_age=p["max_age"],
+        level=Level(p["level"]),
+        login_hint=p["login_hint"],
+        fresh_after=datetime.fromisoformat(fresh_after) if fresh_after else None,
+    )
+
+
+def waiting_redirect(core: Core, ctx: Context, token: str) -> str | None:
+    """The redirect URI of the request parked under ``token``, if it is still waiting."""
+    try:
+        return load(core, ctx, token).redirect_uri
+    except PageError:
+        return None
+
+
+def waiting_app(core: Core, ctx: Context, token: str) -> str | None:
+    """The name of the app whose request is parked under ``token``, if it is still waiting."""
+    try:
+        return load(core, ctx, token).client.name
+    except PageError:
+        return None
+
+
+def drop(core: Core, token: str | None) -> None:
+    if token and len(token) <= 100:
+        with core.store.write() as s:
+            s.execute(delete(OidcRequest).where(OidcRequest.id == sha256_hex(token)))
