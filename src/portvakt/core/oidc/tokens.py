@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -43,9 +44,13 @@ class Signer:
     key: keys.Key
 
 
-def exchange(
-    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]
-) -> dict[str, Any]:
+Job = Callable[[Session], dict[str, Any] | OAuthError]
+
+
+def prepare(core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]) -> Job:
+    """Check the request's shape and fetch the signing key; the returned job does the rest
+    in one write transaction and answers the tokens or an ``OAuthError`` (returned, not
+    raised, so that revoking a grant on reuse is committed with the refusal)."""
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is missing.")
@@ -53,13 +58,36 @@ def exchange(
         raise OAuthError("unsupported_grant_type", "This grant type is not supported.")
     if grant_type not in client.grants:
         raise OAuthError("unauthorized_client", "This client may not use this grant type.")
+    if grant_type == "client_credentials":
+        return _client_credentials(ctx, client, form)
     kid, key = keys.signing_key(core, ctx, client.id_token_alg)
     signer = Signer(client.id_token_alg, kid, key)
     if grant_type == "authorization_code":
-        return _code(core, ctx, client, form, signer)
-    if grant_type == "refresh_token":
-        return _refresh(core, ctx, client, form, signer)
-    return _client_credentials(core, ctx, client, form)
+        return _code(ctx, client, form, signer)
+    return _refresh(ctx, client, form, signer)
+
+
+def exchange(
+    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]
+) -> dict[str, Any]:
+    job = prepare(core, ctx, client, form)
+    with core.store.write() as s:
+        result = job(s)
+    return _answer(result)
+
+
+async def exchange_async(
+    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]
+) -> dict[str, Any]:
+    """``exchange`` through the store's write queue (group commit on SQLite)."""
+    job = await to_thread.run_sync(prepare, core, ctx, client, form)
+    return _answer(await core.store.run_write(job))
+
+
+def _answer(result: dict[str, Any] | OAuthError) -> dict[str, Any]:
+    if isinstance(result, OAuthError):
+        raise result
+    return result
 
 
 def pkce_ok(verifier: str, challenge: str) -> bool:
@@ -70,36 +98,41 @@ def pkce_ok(verifier: str, challenge: str) -> bool:
     return compare.equal(computed, challenge)
 
 
-def _code(
-    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str], signer: Signer
-) -> dict[str, Any]:
+def _code(ctx: Context, client: ClientView, form: Mapping[str, str], signer: Signer) -> Job:
     code, verifier = form.get("code"), form.get("code_verifier")
     redirect_uri = form.get("redirect_uri")
     if not code or not redirect_uri:
         raise OAuthError("invalid_request", "code and redirect_uri are required.")
     if not verifier:
         raise OAuthError("invalid_request", "code_verifier is required (PKCE).")
-    now = ctx.now()
-    reused = False
-    with core.store.write() as s:
-        grant = s.scalar(select(OidcGrant).where(OidcGrant.code_hash == sha256_hex(code[:200])))
+    digest = sha256_hex(code[:200])
+
+    def job(s: Session) -> dict[str, Any] | OAuthError:
+        now = ctx.now()
+        grant = s.scalar(select(OidcGrant).where(OidcGrant.code_hash == digest))
         if grant is None or grant.client_pk != client.pk:
-            raise _bad_grant("The code is not valid.")
-        if grant.code_used_at is not None or not _claim_once(s, grant, "code_used_at", now):
-            _revoke(s, ctx, grant, Event.OIDC_CODE_REUSED)
-            reused = True
-        else:
-            if grant.revoked_at is not None or (grant.code_expires_at or now) <= now:
-                raise _bad_grant("The code has expired.")
-            if not compare.equal(redirect_uri, grant.redirect_uri or ""):
-                raise _bad_grant("redirect_uri does not match the authorization request.")
-            if not pkce_ok(verifier, grant.code_challenge or ""):
-                raise _bad_grant("PKCE verification failed.")
-            user = _live_user(s, grant)
-            return _issue(s, ctx, client, grant, user, signer, nonce=grant.nonce)
-    if reused:
-        raise _bad_grant("The code was already used; tokens issued with it are revoked.")
-    raise _bad_grant("The code is not valid.")  # pragma: no cover - unreachable
+            return _bad_grant("The code is not valid.")
+        if grant.code_used_at is not None:
+            return _reused(s, ctx, grant, Event.OIDC_CODE_REUSED)
+        refusal = _code_refusal(grant, now, redirect_uri, verifier)
+        user = _live_user(s, grant) if refusal is None else None
+        if refusal is not None or user is None:
+            return _bad_grant(refusal or "The account is not active.")
+        if not _claim_once(s, grant, "code_used_at", now):
+            return _reused(s, ctx, grant, Event.OIDC_CODE_REUSED)
+        return _issue(s, ctx, client, grant, user, signer, nonce=grant.nonce)
+
+    return job
+
+
+def _code_refusal(grant: OidcGrant, now: datetime, redirect_uri: str, verifier: str) -> str | None:
+    if grant.revoked_at is not None or (grant.code_expires_at or now) <= now:
+        return "The code has expired."
+    if not compare.equal(redirect_uri, grant.redirect_uri or ""):
+        return "redirect_uri does not match the authorization request."
+    if not pkce_ok(verifier, grant.code_challenge or ""):
+        return "PKCE verification failed."
+    return None
 
 
 def _claim_once(s: Session, row: OidcGrant | OidcToken, field: str, now: datetime) -> bool:
@@ -115,65 +148,76 @@ def _claim_once(s: Session, row: OidcGrant | OidcToken, field: str, now: datetim
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def _refresh(
-    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str], signer: Signer
-) -> dict[str, Any]:
+def _refresh(ctx: Context, client: ClientView, form: Mapping[str, str], signer: Signer) -> Job:
     value = form.get("refresh_token")
     if not value:
         raise OAuthError("invalid_request", "refresh_token is required.")
-    now = ctx.now()
-    with core.store.write() as s:
-        token = s.get(OidcToken, sha256_hex(value[:200]))
+    digest = sha256_hex(value[:200])
+
+    def job(s: Session) -> dict[str, Any] | OAuthError:
+        now = ctx.now()
+        token = s.get(OidcToken, digest)
         grant = s.get(OidcGrant, token.grant_id) if token is not None else None
         if token is None or grant is None or token.kind != "refresh":
-            raise _bad_grant("The refresh token is not valid.")
-        if grant.client_pk != client.pk:
-            raise _bad_grant("The refresh token is not valid.")
-        if grant.revoked_at is not None or token.revoked or token.expires_at <= now:
-            raise _bad_grant("The refresh token has expired or was revoked.")
-        fresh = token.used_at is None and _claim_once(s, token, "used_at", now)
-        if fresh:
-            wanted = set((form.get("scope") or grant.scope).split())
-            if not wanted <= set(grant.scope.split()):
-                raise OAuthError("invalid_scope", "The scope exceeds what was granted.")
-            user = _live_user(s, grant)
-            return _issue(s, ctx, client, grant, user, signer, nonce=None)
-        _revoke(s, ctx, grant, Event.OIDC_REFRESH_REUSED)
-    raise _bad_grant("The refresh token was already used; the grant is revoked.")
+            return _bad_grant("The refresh token is not valid.")
+        refusal = _refresh_refusal(client, grant, token, now)
+        if refusal is not None:
+            return _bad_grant(refusal)
+        if token.used_at is not None:
+            return _reused(s, ctx, grant, Event.OIDC_REFRESH_REUSED)
+        wanted = set((form.get("scope") or grant.scope).split())
+        user = _live_user(s, grant)
+        if not wanted <= set(grant.scope.split()) or user is None:  # checked before the claim:
+            return OAuthError(  # the token stays usable, nothing was exchanged
+                "invalid_scope" if user else "invalid_grant",
+                "The scope exceeds what was granted." if user else "The account is not active.",
+            )
+        if not _claim_once(s, token, "used_at", now):
+            return _reused(s, ctx, grant, Event.OIDC_REFRESH_REUSED)
+        return _issue(s, ctx, client, grant, user, signer, nonce=None)
+
+    return job
 
 
-def _client_credentials(
-    core: Core, ctx: Context, client: ClientView, form: Mapping[str, str]
-) -> dict[str, Any]:
+def _refresh_refusal(
+    client: ClientView, grant: OidcGrant, token: OidcToken, now: datetime
+) -> str | None:
+    if grant.client_pk != client.pk:
+        return "The refresh token is not valid."
+    if grant.revoked_at is not None or token.revoked or token.expires_at <= now:
+        return "The refresh token has expired or was revoked."
+    return None
+
+
+def _client_credentials(ctx: Context, client: ClientView, form: Mapping[str, str]) -> Job:
     if client.public:
         raise OAuthError("unauthorized_client", "A public client cannot use this grant.")
     wanted = (form.get("scope") or "").split()
     scope = " ".join(s for s in dict.fromkeys(wanted) if s in client.scopes and s != "openid")
-    now = ctx.now()
-    with core.store.write() as s:
+
+    def job(s: Session) -> dict[str, Any] | OAuthError:
+        now = ctx.now()
         grant = OidcGrant(
-            client_pk=client.pk,
-            user_id=None,
-            scope=scope,
-            amr=[],
-            created_at=now,
-            expires_at=now,
+            client_pk=client.pk, user_id=None, scope=scope, amr=[], created_at=now, expires_at=now
         )
         s.add(grant)
         s.flush()
         return _issue(s, ctx, client, grant, None, None, nonce=None)
 
+    return job
 
-def _live_user(s: Session, grant: OidcGrant) -> User:
+
+def _live_user(s: Session, grant: OidcGrant) -> User | None:
     user = s.get(User, grant.user_id) if grant.user_id is not None else None
-    if user is None or user.disabled:
-        raise _bad_grant("The account is not active.")
-    return user
+    return None if user is None or user.disabled else user
 
 
-def _revoke(s: Session, ctx: Context, grant: OidcGrant, event: Event) -> None:
+def _reused(s: Session, ctx: Context, grant: OidcGrant, event: Event) -> OAuthError:
+    """A code or refresh token presented again: revoke everything issued under its grant."""
     grant.revoked_at = ctx.now()
     record(s, ctx, event, outcome="failure", user_id=grant.user_id, details={"grant": grant.id})
+    what = "code" if event is Event.OIDC_CODE_REUSED else "refresh token"
+    return _bad_grant(f"The {what} was already used; tokens issued with it are revoked.")
 
 
 def _issue(  # noqa: PLR0913 - one transaction, everything the response is made of

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -116,7 +117,7 @@ async def authenticate(request: Request, form: Mapping[str, str]) -> ClientView:
     return await run_in_threadpool(clients.authenticate, rt.core, ctx, client_id, secret)
 
 
-ClientWork = Callable[[Core, Context, ClientView, Mapping[str, str]], Any]
+ClientWork = Callable[[Core, Context, ClientView, Mapping[str, str]], Any]  # sync or async
 
 
 async def client_call(request: Request, work: ClientWork) -> Response:
@@ -126,7 +127,10 @@ async def client_call(request: Request, work: ClientWork) -> Response:
     try:
         form = single(await params(request))
         client = await authenticate(request, form)
-        answer = await run_in_threadpool(work, rt.core, ctx, client, form)
+        if inspect.iscoroutinefunction(work):  # queues its own writes (tokens.exchange_async)
+            answer = await work(rt.core, ctx, client, form)
+        else:
+            answer = await run_in_threadpool(work, rt.core, ctx, client, form)
     except OAuthError as exc:
         return error(exc, basic=uses_basic(request))
     return answer if isinstance(answer, Response) else json(answer)

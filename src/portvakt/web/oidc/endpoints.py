@@ -70,7 +70,7 @@ def jwks(request: Request) -> JSONResponse:
 
 @router.post("/oauth2/token")
 async def token(request: Request) -> Response:
-    return await common.client_call(request, tokens.exchange)
+    return await common.client_call(request, tokens.exchange_async)
 
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
