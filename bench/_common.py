@@ -600,6 +600,19 @@ async def drive(
 # -- the command line ------------------------------------------------------------------------
 
 
+def add_load_options(
+    parser: argparse.ArgumentParser, *, users: int, warmup: float | None = None
+) -> None:
+    """``--duration``, ``--concurrency``, ``--users`` (and ``--warmup`` when given a default)."""
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
+    if warmup is not None:
+        parser.add_argument(
+            "--warmup", type=float, default=warmup, help="untimed seconds before each"
+        )
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--users", type=int, default=users, help="users to generate")
+
+
 def add_output_options(parser: argparse.ArgumentParser, *, pid_help: str) -> None:
     """``--json``, ``--keep``, ``--server-log-level`` and ``--pid-file``, as every script has."""
     parser.add_argument("--json", type=Path, help="write the results here")
@@ -618,7 +631,9 @@ def run_in_workdir(
     run_all: Callable[[argparse.Namespace, Path], dict[str, Any]],
     name: str,
 ) -> None:
-    """``run_all(args, folder)`` in ``--keep``'s new folder or a temporary one; then the JSON."""
+    """``run_all(args, folder)`` in ``--keep``'s new folder or a temporary one; then the JSON.
+    SIGTERM ends the run like Ctrl-C, so servers and folders are cleaned up."""
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=False)
         results = run_all(args, args.keep)

@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -46,9 +45,9 @@ from urllib.parse import urlencode
 from _common import (
     RawHttp,
     Server,
+    add_load_options,
     add_output_options,
     drive,
-    exit_on_sigterm,
     http_request,
     import_users,
     machine,
@@ -291,19 +290,14 @@ def mint(data_dir: Path, web: dict[str, Any], args: argparse.Namespace) -> list[
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=2.0, help="untimed seconds before each")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--users", type=int, default=2_000, help="users to generate")
+    add_load_options(parser, users=2_000, warmup=2.0)
     parser.add_argument("--codes", type=int, default=30_000, help="codes minted per code run")
     add_output_options(parser, pid_help="write the server's pid here (profiling)")
     return parser.parse_args()
 
 
 def main() -> None:
-    args = parse_args()
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
-    run_in_workdir(args, run_all, "token")
+    run_in_workdir(parse_args(), run_all, "token")
 
 
 if __name__ == "__main__":

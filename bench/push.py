@@ -1209,8 +1209,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    args = parse_args()
-    run_in_workdir(args, run_all, "push")
+    run_in_workdir(parse_args(), run_all, "push")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import asyncio
 import math
 import os
 import re
-import signal
 import statistics
 import time
 from collections import Counter, deque
@@ -47,8 +46,8 @@ from _common import (
     CpuMeter,
     Server,
     User,
+    add_load_options,
     add_output_options,
-    exit_on_sigterm,
     import_users,
     machine,
     make_users,
@@ -448,18 +447,14 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--users", type=int, default=30_000, help="users to generate")
+    add_load_options(parser, users=30_000)
     parser.add_argument("--probe", type=int, default=500, help="sign-ins for the rate probe")
     add_output_options(parser, pid_help="write the server's pid here (profiling)")
     return parser.parse_args()
 
 
 def main() -> None:
-    args = parse_args()
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
-    run_in_workdir(args, run_all, "signin")
+    run_in_workdir(parse_args(), run_all, "signin")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -48,9 +47,9 @@ from _common import (
     RawHttp,
     Server,
     User,
+    add_load_options,
     add_output_options,
     drive,
-    exit_on_sigterm,
     free_port,
     http_request,
     import_users,
@@ -435,10 +434,7 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=3.0, help="untimed seconds before each")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--users", type=int, default=120_000, help="users to generate")
+    add_load_options(parser, users=120_000, warmup=3.0)
     parser.add_argument("--no-bare", action="store_true", help="leave out the bare Starlette app")
     parser.add_argument("--profile", action="store_true", help="one more run under py-spy")
     parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
@@ -448,9 +444,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    args = parse_args()
-    signal.signal(signal.SIGTERM, exit_on_sigterm)
-    run_in_workdir(args, run_all, "validate")
+    run_in_workdir(parse_args(), run_all, "validate")
 
 
 if __name__ == "__main__":
