@@ -67,16 +67,21 @@ def _migrated_sqlite(request: pytest.FixtureRequest) -> str:
 
 def _migrated_postgres(request: pytest.FixtureRequest) -> str:
     if "postgres" not in _migrated:
-        _require_postgres()
-        schema = f"t_{secrets.token_hex(6)}"
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        request.config.add_cleanup(lambda: _drop_schema(schema))
-        store = Store(_pg_url(schema))
-        migrate.upgrade(store.engine)
-        store.dispose()
-        _migrated["postgres"] = schema
+        _migrated["postgres"] = _new_migrated_schema(request)
     return _migrated["postgres"]
+
+
+def _new_migrated_schema(request: pytest.FixtureRequest) -> str:
+    """A new PostgreSQL schema at the newest migration, dropped at the end of the run."""
+    _require_postgres()
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    request.config.add_cleanup(lambda: _drop_schema(schema))
+    store = Store(_pg_url(schema))
+    migrate.upgrade(store.engine)
+    store.dispose()
+    return schema
 
 
 def _pg_url(schema: str) -> str:
@@ -96,15 +101,7 @@ def private_database(request: pytest.FixtureRequest, backend: str) -> str:
         target = factory.mktemp("private") / "portvakt.db"
         shutil.copyfile(_migrated_sqlite(request), target)
         return f"sqlite:///{target}"
-    _require_postgres()
-    schema = f"t_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    request.config.add_cleanup(lambda: _drop_schema(schema))
-    store = Store(_pg_url(schema))
-    migrate.upgrade(store.engine)
-    store.dispose()
-    return _pg_url(schema)
+    return _pg_url(_new_migrated_schema(request))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
