@@ -124,8 +124,7 @@ class WriteQueue:
                 else:
                     _settle(item, result, None)
             return
-        for item, result in zip(batch, results, strict=True):
-            _settle(item, result, None)
+        _settle_all(batch, results)
 
     def _transaction(self, jobs: list[Callable[[Session], Any]]) -> list[Any]:
         with self._lock:
@@ -148,7 +147,7 @@ class WriteQueue:
 
 
 def _settle(item: _Item[Any], result: Any, error: BaseException | None) -> None:
-    """Hand the answer to the caller's event loop (from the writer thread)."""
+    """Hand one answer to the caller's event loop (from the writer thread)."""
 
     def settle() -> None:
         if item.future.done():  # the caller gave up (cancelled)
@@ -160,3 +159,20 @@ def _settle(item: _Item[Any], result: Any, error: BaseException | None) -> None:
 
     with contextlib.suppress(RuntimeError):  # the caller's loop is closed
         item.loop.call_soon_threadsafe(settle)
+
+
+def _settle_all(batch: list[_Item[Any]], results: list[Any]) -> None:
+    """Hand a committed batch's answers over with one wake-up of each event loop, rather than
+    one per job (each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Item[Any], Any]]] = {}
+    for item, result in zip(batch, results, strict=True):
+        by_loop.setdefault(item.loop, []).append((item, result))
+
+    def settle(pairs: list[tuple[_Item[Any], Any]]) -> None:
+        for item, result in pairs:
+            if not item.future.done():  # not cancelled by the caller
+                item.future.set_result(result)
+
+    for loop, pairs in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+            loop.call_soon_threadsafe(settle, pairs)

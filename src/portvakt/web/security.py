@@ -111,6 +111,14 @@ def is_machine_path(path: str) -> bool:
     return path.startswith(MACHINE_PATHS)
 
 
+def machine_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
+    """The headers ``SecurityMiddleware`` adds to a machine endpoint's answer, as raw pairs:
+    for answers sent ahead of the middleware (``web.api.fast``)."""
+    start: Message = {"type": "http.response.start", "headers": []}
+    _add_headers(start, static=False, https=https)
+    return list(start["headers"])
+
+
 def _add_headers(message: Message, *, static: bool, https: bool) -> None:
     headers = MutableHeaders(scope=message)
     for name, value in HEADERS.items():

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from portvakt.app import Runtime
 from portvakt.context import Context
 from portvakt.core import integrations, validate
 from portvakt.core.integrations import IntegrationView
@@ -35,7 +36,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ApiError, "description": "The API key is missing or not known."},
 }
 # The answers of a code check, serialised once.
-_ANSWERS = {
+ANSWERS = {
     status: json.dumps({"status": status}, separators=(",", ":")).encode()
     for status in (validate.ACCEPT, validate.REJECT)
 }
@@ -55,23 +56,26 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def _unauthorized() -> JSONResponse:
+def unauthorized() -> JSONResponse:
     return _error(401, "unauthorized", "A valid API key is required (Authorization: Bearer KEY).")
 
 
-def _answer(result: validate.Result) -> Response:
-    known = _ANSWERS.get(result.status) if result == validate.Result(result.status) else None
+def known_answer(result: validate.Result) -> bytes | None:
+    """The serialised body of a plain ``accept`` or ``reject`` (the common answers)."""
+    return ANSWERS.get(result.status) if result == validate.Result(result.status) else None
+
+
+def answer(result: validate.Result) -> Response:
+    known = known_answer(result)
     if known is not None:
         return Response(known, media_type="application/json")
     return JSONResponse(result.as_json())
 
 
-def _context(
-    request: Request, integration: IntegrationView | None = None, *, base_url: bool = True
-) -> Context:
-    """The core's context for this request; ``base_url`` only where it is used (push)."""
+def _context(request: Request, integration: IntegrationView | None = None) -> Context:
+    """The core's context for this request (push and polls; a code check makes its own)."""
     rt = runtime(request)
-    url = (rt.settings.public_url or str(request.base_url)).rstrip("/") if base_url else None
+    url = (rt.settings.public_url or str(request.base_url)).rstrip("/")
     return rt.context(
         Door.API,
         ip=request.client.host if request.client else None,
@@ -87,43 +91,57 @@ async def _integration(request: Request) -> IntegrationView | None:
     return await run_in_threadpool(integrations.authenticate, core, _context(request), header)
 
 
-def _keys(request: Request) -> integrations.KeyCache:
-    """This app's cache of recently found keys (one per app, made on first use)."""
-    state = request.app.state
-    cache: integrations.KeyCache | None = getattr(state, "validate_keys", None)
-    if cache is None:
-        cache = state.validate_keys = integrations.KeyCache()
-    return cache
+def keys(app: Any) -> integrations.KeyCache:
+    """The app's cache of recently found keys (made by ``web.app.create_app``)."""
+    return cast(integrations.KeyCache, app.state.validate_keys)
 
 
-def _parse(raw: bytes) -> ValidateRequest | None:
+def parse(raw: bytes) -> ValidateRequest | None:
+    """The body, or None when it is not valid JSON of the documented shape."""
     try:
-        return ValidateRequest.model_validate(json.loads(raw))
+        return ValidateRequest.model_validate_json(raw)
     except (ValueError, ValidationError):  # malformed JSON, wrong types, extra fields, limits
         return None
+
+
+async def check_code(
+    rt: Runtime,
+    integration: IntegrationView,
+    digest: str,
+    body: ValidateRequest,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+) -> validate.Result | None:
+    """The code check of ``body`` (which has a code): its result, or None when the key no
+    longer exists (it was deleted since it was cached). Both doors to the check come here:
+    ``validate_start`` and the fast path (``web.api.fast``)."""
+    ctx = rt.context(Door.API, ip=ip, user_agent=user_agent, actor=integration.name)
+    check = validate.CodeCheck(integration, digest, body.username, cast(str, body.code))
+    return await validate.check(rt.core, ctx, check)  # confirms the key itself
 
 
 async def validate_start(request: Request) -> Response:
     rt = runtime(request)
     digest = integrations.key_digest(rt.box, request.headers.get("authorization"))
     if digest is None:
-        return _unauthorized()
-    cache = _keys(request)
+        return unauthorized()
+    cache = keys(request.app)
     integration = cache.get(digest)
     confirmed = integration is None  # read now, rather than taken from the cache
     if integration is None:
         integration = await run_in_threadpool(integrations.by_digest, rt.core, digest)
         if integration is None:
-            return _unauthorized()
+            return unauthorized()
         cache.put(digest, integration)
-    body = _parse(await request.body())
+    body = parse(await request.body())
     if body is not None and body.code is not None:
-        ctx = _context(request, integration, base_url=False)
-        check = validate.CodeCheck(integration, digest, body.username, body.code)
-        result = await validate.check(rt.core, ctx, check)  # confirms the key itself
-        return _unauthorized() if result is None else _answer(result)
+        client = request.client.host if request.client else None
+        agent = request.headers.get("user-agent")
+        result = await check_code(rt, integration, digest, body, ip=client, user_agent=agent)
+        return unauthorized() if result is None else answer(result)
     if not confirmed and await run_in_threadpool(integrations.by_digest, rt.core, digest) is None:
-        return _unauthorized()  # deleted since it was cached
+        return unauthorized()  # deleted since it was cached
     if body is None:
         return _error(
             400, "invalid_request", "The body must be {username, code} or {username, method: push}."
@@ -173,7 +191,7 @@ async def validate_result(
     soon as it arrives, or after ``wait`` seconds with ``pending``."""
     integration = await _integration(request)
     if integration is None:
-        return _unauthorized()
+        return unauthorized()
     rt = runtime(request)
     ctx = _context(request, integration)
     loop = asyncio.get_running_loop()
