@@ -28,6 +28,7 @@ from portvakt.crypto import random
 from portvakt.errors import Conflict, Invalid, NotFound
 from portvakt.ports import SecretBox
 from portvakt.store.models import Integration
+from portvakt.store.prepared import Prepared
 
 KEY_PREFIX = "pvk_"
 KEY_BYTES = 32
@@ -124,15 +125,17 @@ def authenticate(core: Core, ctx: Context, authorization: str | None) -> Integra
 
 
 _table = cast(Table, Integration.__table__)
-_CURRENT = select(_table.c.id).where(
-    _table.c.id == bindparam("integration_id"), _table.c.key_hash == bindparam("digest")
+_CURRENT = Prepared(
+    select(_table.c.id).where(
+        _table.c.id == bindparam("integration_id"), _table.c.key_hash == bindparam("digest")
+    )
 )
 
 
 def is_current(s: Session, integration: IntegrationView, digest: str) -> bool:
     """Whether the integration still exists with this key, in the caller's transaction."""
     params = {"integration_id": integration.id, "digest": digest}
-    return s.execute(_CURRENT, params).first() is not None
+    return _CURRENT.first(s, params) is not None
 
 
 class KeyCache:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portvakt.errors import Throttled
 from portvakt.store.models import RateCounter
+from portvakt.store.prepared import Prepared
 
 _table = cast(Table, RateCounter.__table__)
 
@@ -35,20 +36,22 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_HIT = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
-_CURRENT = select(_table.c.count, _table.c.window_start).where(_table.c.key == bindparam("key"))
+_HIT = {"postgresql": Prepared(_upsert(pg_insert)), "sqlite": Prepared(_upsert(sqlite_insert))}
+_CURRENT = Prepared(
+    select(_table.c.count, _table.c.window_start).where(_table.c.key == bindparam("key"))
+)
 
 
 def hit(session: Session, key: str, *, now: datetime, window: int) -> int:
     """Count one event under ``key``; returns the count in the current window (atomic upsert)."""
     statement = _HIT["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
     params = {"key": key, "now": now, "stale": now - timedelta(seconds=window)}
-    return int(session.execute(statement, params).scalar_one())
+    return int(statement.scalar(session, params))
 
 
 def current(session: Session, key: str, *, now: datetime, window: int) -> tuple[int, datetime]:
     """(count, window start) without counting; zero when the window has passed."""
-    row = session.execute(_CURRENT, {"key": key}).first()
+    row = _CURRENT.first(session, {"key": key})
     if row is None or row[1] < now - timedelta(seconds=window):
         return 0, now
     return int(row[0]), row[1]

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from portvakt.domain import CredentialState, CredentialView
 from portvakt.store.models import Credential
+from portvakt.store.prepared import Prepared
 
 
 def to_view(row: Credential, secret: bytes | None = None) -> CredentialView:
@@ -39,8 +40,9 @@ def get(session: Session, user_id: int, credential_id: int) -> Credential | None
 
 
 _table = cast(Table, Credential.__table__)
-# Built once: a code check runs it on every success (Core, so no ORM session sync either).
-_ADVANCE = (
+# Built once: a code check runs it on every success (on the DBAPI cursor, so no ORM session
+# sync nor per-call Core machinery either).
+_ADVANCE = Prepared(
     update(_table)
     .where(
         _table.c.id == bindparam("credential_id"),
@@ -54,5 +56,4 @@ def advance_counter(session: Session, credential_id: int, counter: int, now: dat
     """Compare-and-set the replay state (OTP-04): succeeds only if ``counter`` moves forward,
     so two concurrent checks of the same code can never both pass."""
     params = {"credential_id": credential_id, "new_counter": counter, "now": now}
-    result = session.execute(_ADVANCE, params)
-    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    return _ADVANCE.execute(session, params) == 1

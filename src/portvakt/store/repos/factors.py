@@ -5,22 +5,24 @@ for the validate API, whether the caller's API key still exists) come back from 
 statement (the user row joined with its active credentials, the rest as scalar subqueries), by
 id or by username, with the user's row locked (``FOR UPDATE OF
 user_account`` on PostgreSQL; SQLite's writers are serialised by ``BEGIN IMMEDIATE``). The
-statements are built once, with bound parameters, and run as Core: no ORM objects, no identity
-map, so a code check costs a few statements and little Python (bench/README.md, "validate.py").
+statements are built once as Core, with bound parameters, and run through ``Prepared`` on the
+DBAPI cursor: no ORM objects, no identity map, no per-call execution machinery, so a code check
+costs a few statements and little Python (bench/README.md, "validate.py").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.domain import CredentialState, CredentialView, FactorLock
 from portvakt.store.models import Credential, Integration, RateCounter, User
+from portvakt.store.prepared import Prepared, Row
 
 _user = cast(Table, User.__table__)
 _cred = cast(Table, Credential.__table__)
@@ -85,7 +87,7 @@ _READ = (
     .order_by(_cred.c.id)
     .with_for_update(of=_user)
 )
-_BY_ID = _READ.where(_user.c.id == bindparam("user_id"))
+_BY_ID = Prepared(_READ.where(_user.c.id == bindparam("user_id")))
 _KEY_FOUND = (
     select(_integration.c.id)
     .where(
@@ -95,9 +97,10 @@ _KEY_FOUND = (
     .scalar_subquery()
     .label("key_found")
 )
-_BY_USERNAME = _READ.where(_user.c.username == bindparam("username"))
-_BY_USERNAME_AND_KEY = _BY_USERNAME.add_columns(_KEY_FOUND)
-_SAVE_LOCK = (
+_NAMED = _READ.where(_user.c.username == bindparam("username"))
+_BY_USERNAME = Prepared(_NAMED)
+_BY_USERNAME_AND_KEY = Prepared(_NAMED.add_columns(_KEY_FOUND))
+_SAVE_LOCK = Prepared(
     update(_user)
     .where(_user.c.id == bindparam("user_id"))
     .values(
@@ -112,7 +115,7 @@ _SAVE_LOCK = (
 def by_id(session: Session, user_id: int, *, rate_key: str) -> FactorSubject | None:
     """The person, and the rate counter ``rate_key`` as it stands."""
     params = {"user_id": user_id, "rate_key": rate_key}
-    return _subject(session.execute(_BY_ID, params).all())
+    return _subject(_BY_ID.rows(session, params), _BY_ID.index)
 
 
 def by_username(
@@ -122,14 +125,15 @@ def by_username(
     With ``key`` (integration id, key digest), ``key_found`` says whether it still exists."""
     params: dict[str, object] = {"username": username, "rate_key": rate_key}
     if key is None:
-        return _subject(session.execute(_BY_USERNAME, params).all())
+        return _subject(_BY_USERNAME.rows(session, params), _BY_USERNAME.index)
     params.update(integration_id=key[0], key_digest=key[1])
-    return _subject(session.execute(_BY_USERNAME_AND_KEY, params).all())
+    read = _BY_USERNAME_AND_KEY
+    return _subject(read.rows(session, params), read.index)
 
 
 def save_lock(session: Session, user_id: int, lock: FactorLock) -> None:
-    session.execute(
-        _SAVE_LOCK,
+    _SAVE_LOCK.execute(
+        session,
         {
             "user_id": user_id,
             "failures": lock.failures,
@@ -140,37 +144,43 @@ def save_lock(session: Session, user_id: int, lock: FactorLock) -> None:
     )
 
 
-def _subject(rows: Sequence[Row[*tuple[Any, ...]]]) -> FactorSubject | None:
+def _subject(rows: Sequence[Row], at: Mapping[str, int]) -> FactorSubject | None:
+    """The rows of one read (the person once per active credential), by column position."""
     if not rows:
         return None
     first = rows[0]
+    user_id = first[at["id"]]
+    rate_count = first[at["rate_count"]]
+    credential_id = at["credential_id"]
     return FactorSubject(
-        user_id=first.id,
-        username=first.username,
-        disabled=bool(first.disabled),
-        lock=FactorLock(
-            failures=first.factor_failures or 0,
-            lockouts=first.factor_lockouts or 0,
-            locked_until=first.factor_locked_until,
-            blocked=bool(first.factor_blocked),
-        ),
-        credentials=tuple(_sealed(first.id, row) for row in rows if row.credential_id is not None),
-        counter=None if first.rate_count is None else (first.rate_count, first.rate_window_start),
-        key_found=(first.key_found is not None) if "key_found" in first._fields else None,
-    )
-
-
-def _sealed(user_id: int, row: Row[*tuple[Any, ...]]) -> SealedCredential:
-    view = CredentialView(
-        id=row.credential_id,
         user_id=user_id,
-        kind=row.kind,
-        label=row.label,
-        state=CredentialState.ACTIVE,
-        is_default=bool(row.is_default),
-        params=dict(row.params or {}),
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        counter=row.counter,
+        username=first[at["username"]],
+        disabled=bool(first[at["disabled"]]),
+        lock=FactorLock(
+            failures=first[at["factor_failures"]] or 0,
+            lockouts=first[at["factor_lockouts"]] or 0,
+            locked_until=first[at["factor_locked_until"]],
+            blocked=bool(first[at["factor_blocked"]]),
+        ),
+        credentials=tuple(
+            _sealed(user_id, row, at) for row in rows if row[credential_id] is not None
+        ),
+        counter=None if rate_count is None else (rate_count, first[at["rate_window_start"]]),
+        key_found=(first[at["key_found"]] is not None) if "key_found" in at else None,
     )
-    return SealedCredential(view=view, key_id=row.key_id, sealed=row.secret)
+
+
+def _sealed(user_id: int, row: Row, at: Mapping[str, int]) -> SealedCredential:
+    view = CredentialView(
+        id=row[at["credential_id"]],
+        user_id=user_id,
+        kind=row[at["kind"]],
+        label=row[at["label"]],
+        state=CredentialState.ACTIVE,
+        is_default=bool(row[at["is_default"]]),
+        params=dict(row[at["params"]] or {}),
+        created_at=row[at["created_at"]],
+        last_used_at=row[at["last_used_at"]],
+        counter=row[at["counter"]],
+    )
+    return SealedCredential(view=view, key_id=row[at["key_id"]], sealed=row[at["secret"]])
