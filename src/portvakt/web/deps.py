@@ -13,6 +13,7 @@ from portvakt.app import Runtime
 from portvakt.context import Context
 from portvakt.core import sessions
 from portvakt.core.oidc import parked
+from portvakt.core.oidc.authorize import AuthRequest
 from portvakt.domain import Door
 from portvakt.web import cookies
 from portvakt.web.render import Renderer
@@ -37,19 +38,32 @@ class Web:
     renderer: Renderer
 
     def page(self, template: str, **values: Any) -> HTMLResponse:
-        """Render a page; while an app's authorization request waits for this browser, its
-        forms may end in a redirect to that app (see ``security.csp``)."""
-        waiting = self.cookie(cookies.AUTHZ)
-        headers = dict(values.get("headers") or {})
-        if waiting and "content-security-policy" not in headers:
-            target = parked.waiting_redirect(self.rt.core, self.ctx, waiting)
-            if target is not None:
-                headers["content-security-policy"] = csp([source_of(target) or ""])
-                values["headers"] = headers
+        """Render a page. While an app's authorization request waits for this browser, its
+        forms may end in a redirect to that app (see ``security.csp``), and the page is in the
+        language the app asked for (``ui_locales``) unless the person chose one."""
+        waiting = self.waiting()
+        if waiting is not None:
+            headers = dict(values.get("headers") or {})
+            headers.setdefault(
+                "content-security-policy", csp([source_of(waiting.redirect_uri) or ""])
+            )
+            values["headers"] = headers
+            values.setdefault("preferred_language", waiting.ui_language)
         return self.renderer.page(self.request, template, **values)
 
+    def waiting(self) -> AuthRequest | None:
+        """The authorization request waiting for this browser's sign-in, if any (read once per
+        HTTP request)."""
+        state = self.request.state
+        if not hasattr(state, "pv_waiting"):
+            state.pv_waiting = parked.waiting(self.rt.core, self.ctx, self.cookie(cookies.AUTHZ))
+        found: AuthRequest | None = state.pv_waiting
+        return found
+
     def gettext(self, message: str) -> str:
-        text: str = self.renderer.gettext(self.request)(message)
+        waiting = self.waiting()
+        preferred = waiting.ui_language if waiting is not None else None
+        text: str = self.renderer.gettext(self.request, preferred)(message)
         return text
 
     def cookie(self, name: str) -> str | None:

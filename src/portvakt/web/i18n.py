@@ -1,5 +1,7 @@
 """Translations for the browser: the shared catalogues of ``portvakt.i18n``, language chosen
-from the ``pv_lang`` cookie, then Accept-Language, then the default."""
+from the ``pv_lang`` cookie (the person's own choice), then the language an app asked for
+(``ui_locales``, while its authorization request waits), then Accept-Language, then the
+default."""
 
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ from portvakt.i18n import ALIASES, LANGUAGES, LOCALES, N_, Catalogs
 __all__ = ["LANGUAGES", "LOCALES", "N_", "Catalogs", "Gettext", "pick_language"]
 
 
-def pick_language(cookie: str | None, accept_language: str | None, default: str) -> str:
+def pick_language(
+    cookie: str | None, accept_language: str | None, default: str, *, preferred: str | None = None
+) -> str:
     if cookie in LANGUAGES:
         return cookie
+    if preferred in LANGUAGES:
+        return preferred
     for lang in _parse_accept(accept_language or ""):
         primary = lang.split("-")[0]
         if primary in ALIASES:

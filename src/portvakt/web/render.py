@@ -30,15 +30,18 @@ class Renderer:
         self.env.filters["datetime"] = _format_datetime
         self.env.globals["qr_svg"] = qr_svg
 
-    def language(self, request: Request) -> str:
+    def language(self, request: Request, preferred: str | None = None) -> str:
+        """``preferred``: the language an app asked for (``ui_locales``); the person's own
+        choice (the ``pv_lang`` cookie) still wins."""
         return pick_language(
             cookies.read(request, cookies.LANG),
             request.headers.get("accept-language"),
             self.runtime.settings.default_language,
+            preferred=preferred,
         )
 
-    def gettext(self, request: Request) -> Any:
-        return self.catalogs.get(self.language(request)).gettext
+    def gettext(self, request: Request, preferred: str | None = None) -> Any:
+        return self.catalogs.get(self.language(request, preferred)).gettext
 
     def page(
         self,
@@ -47,9 +50,10 @@ class Renderer:
         *,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        preferred_language: str | None = None,
         **values: Any,
     ) -> HTMLResponse:
-        lang = self.language(request)
+        lang = self.language(request, preferred_language)
         translations = self.catalogs.get(lang)
         message = values.get("error")
         if isinstance(message, str):

@@ -25,6 +25,7 @@ from portvakt.core.oidc.levels import Level, reachable, session_amr, session_lev
 from portvakt.core.sessions import SessionView
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
+from portvakt.i18n import LANGUAGES
 from portvakt.store.models import OidcGrant
 from portvakt.store.repos import credentials
 
@@ -32,6 +33,9 @@ CODE_SECONDS = 60
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 LIMITS = {"state": 2048, "nonce": 512, "login_hint": 256, "scope": 512, "acr_values": 512}
+# ui_locales: the primary subtags of the languages the pages ship in. ``no`` (Norwegian) is
+# shown in Bokmål; ``nn`` (Nynorsk) is not shipped, so it is passed over like any other.
+UI_LANGUAGES = {"en": "en", "nb": "nb", "no": "nb"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class AuthRequest:
     level: Level = Level.PWD
     login_hint: str | None = None
     fresh_after: datetime | None = None  # set when parked for a fresh sign-in
+    ui_language: str | None = None  # from ui_locales: the pages' language for this request
 
     def to_params(self) -> dict[str, Any]:
         return {
@@ -60,6 +65,7 @@ class AuthRequest:
             "level": int(self.level),
             "login_hint": self.login_hint,
             "fresh_after": self.fresh_after.isoformat() if self.fresh_after else None,
+            "ui_language": self.ui_language,
         }
 
 
@@ -123,6 +129,7 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Auth
             max_age=_max_age(one("max_age")),
             level=max(client.required_level, Level.lowest_of(_split(one("acr_values")))),
             login_hint=one("login_hint"),
+            ui_language=ui_language(one("ui_locales")),
         )
     except OAuthError as exc:
         raise Refused(error_redirect(ctx, base, exc)) from exc
@@ -154,6 +161,17 @@ def _single(params: Mapping[str, Sequence[str]]) -> Getter:
 
 def _split(value: str | None) -> list[str]:
     return (value or "").split()
+
+
+def ui_language(value: str | None) -> str | None:
+    """OpenID Connect Core 3.1.2.1 ``ui_locales``: BCP 47 tags in order of preference; the
+    first whose language the pages ship in (``nb-NO``, ``no`` and ``nb`` mean Bokmål, ``en-GB``
+    English), or None when there is none."""
+    for tag in _split(value):
+        lang = UI_LANGUAGES.get(tag.replace("_", "-").split("-")[0].lower())
+        if lang in LANGUAGES:
+            return lang
+    return None
 
 
 def _check_shape(client: ClientView, one: Getter) -> None:

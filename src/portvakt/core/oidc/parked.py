@@ -61,21 +61,17 @@ def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
         level=Level(p["level"]),
         login_hint=p["login_hint"],
         fresh_after=datetime.fromisoformat(fresh_after) if fresh_after else None,
+        ui_language=p.get("ui_language"),  # absent in requests parked before it was kept
     )
 
 
-def waiting_redirect(core: Core, ctx: Context, token: str) -> str | None:
-    """The redirect URI of the request parked under ``token``, if it is still waiting."""
-    try:
-        return load(core, ctx, token).redirect_uri
-    except PageError:
+def waiting(core: Core, ctx: Context, token: str | None) -> AuthRequest | None:
+    """The request parked under ``token`` (the ``pv_authz`` cookie), if it is still waiting:
+    its app's name, redirect URI (for the pages' CSP) and language (``ui_locales``)."""
+    if not token:
         return None
-
-
-def waiting_app(core: Core, ctx: Context, token: str) -> str | None:
-    """The name of the app whose request is parked under ``token``, if it is still waiting."""
     try:
-        return load(core, ctx, token).client.name
+        return load(core, ctx, token)
     except PageError:
         return None
 

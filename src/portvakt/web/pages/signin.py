@@ -7,7 +7,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from portvakt.core import enrollment, signin
 from portvakt.core import sessions as core_sessions
-from portvakt.core.oidc import parked
 from portvakt.domain import SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.web import cookies
@@ -53,8 +52,8 @@ def signin_form(w: W) -> Response:
         waiting = w.cookie(cookies.AUTHZ) is not None
         return RedirectResponse("/oauth2/resume" if waiting else "/account", status_code=303)
     hint = (query.get("login_hint") or "")[:128]
-    token = w.cookie(cookies.AUTHZ)
-    app = parked.waiting_app(w.rt.core, w.ctx, token) if token else None
+    request = w.waiting()
+    app = request.client.name if request is not None else None
     return w.page("signin.html", username=hint or None, app_name=app)
 
 
