@@ -59,6 +59,19 @@ def test_oidcc_prompt_login(client: TestClient, clock: FakeClock, app: App, secr
     assert second["acr"] == "urn:portvakt:acr:mfa"
 
 
+def test_prompt_login_from_a_signed_out_browser_answers_after_the_sign_in(
+    client: TestClient, clock: FakeClock, app: App, secret: str
+) -> None:
+    """The sign-in made for the waiting request is the fresh one it asked for (it used to be
+    asked for again and again)."""
+    for extra in ({"prompt": "login"}, {"max_age": "0"}):
+        client.cookies.clear()
+        assert oauth.authorize(client, app, **extra).request.url.path == "/signin"
+        clock.advance(seconds=1)
+        claims = redeem(client, clock, app, oauth.sign_in(client, clock, secret))
+        assert claims["auth_time"] == int(clock.now().timestamp())
+
+
 def test_oidcc_prompt_none_not_logged_in(client: TestClient, app: App, alice: UserRef) -> None:
     response = ask(client, app, prompt="none")
     helpers.app_error(response, app, "login_required")

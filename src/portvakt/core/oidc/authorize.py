@@ -50,7 +50,7 @@ class AuthRequest:
     max_age: int | None = None
     level: Level = Level.PWD
     login_hint: str | None = None
-    fresh_after: datetime | None = None  # set when parked for a fresh sign-in
+    fresh_after: datetime | None = None  # set when parked for a sign-in (parked.park)
     ui_language: str | None = None  # from ui_locales: the pages' language for this request
 
     def to_params(self) -> dict[str, Any]:

@@ -19,11 +19,13 @@ from portvakt.crypto.hashing import sha256_hex
 from portvakt.store.models import OidcRequest
 
 
-def park(core: Core, ctx: Context, req: AuthRequest, *, fresh: bool) -> str:
-    """Keep ``req`` while the person signs in; returns the token the browser holds."""
+def park(core: Core, ctx: Context, req: AuthRequest, *, for_signin: bool) -> str:
+    """Keep ``req`` while the person signs in (``for_signin``) or steps up; returns the token
+    the browser holds. A request waiting for a sign-in remembers since when: a session begun
+    after that was signed in for it, whatever ``prompt=login`` or ``max_age`` say."""
     token = random.token()
     now = ctx.now()
-    params = replace(req, fresh_after=now if fresh else None).to_params()
+    params = replace(req, fresh_after=now if for_signin else None).to_params()
     with core.store.write() as s:
         s.add(
             OidcRequest(

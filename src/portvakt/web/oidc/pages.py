@@ -96,7 +96,7 @@ def _answer(w: Web, outcome: Redirect | Interact, *, token: str | None) -> Respo
             cookies.clear(w.request, response, cookies.AUTHZ)
         return response
     if token is None:
-        token = parked.park(w.rt.core, w.ctx, outcome.request, fresh=outcome.fresh)
+        token = parked.park(w.rt.core, w.ctx, outcome.request, for_signin=outcome.step == "signin")
     if outcome.step == "step_up":
         target = f"/account/verify?next={quote(RESUME)}"
     else:
