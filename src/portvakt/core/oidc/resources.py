@@ -25,6 +25,11 @@ class Found:
     grant: OidcGrant
     user: User | None
 
+    @property
+    def scope(self) -> str:
+        """An access token's own (narrower) scope, else its grant's."""
+        return self.token.scope if self.token.scope is not None else self.grant.scope
+
 
 def _find(s: Session, ctx: Context, value: str | None) -> Found | None:
     """A token that is live now: not expired, not revoked, its grant and person active."""
@@ -49,9 +54,10 @@ def userinfo(core: Core, ctx: Context, access_token: str | None) -> dict[str, An
         found = _find(s, ctx, access_token)
         if found is None or found.token.kind != "access" or found.user is None:
             raise OAuthError("invalid_token", "The access token is not valid.", status=401)
-        if "openid" not in found.grant.scope.split():
+        scope = found.scope
+        if "openid" not in scope.split():
             raise OAuthError("insufficient_scope", "The openid scope was not granted.", status=403)
-        return claims.user_claims(found.user, found.grant.scope)
+        return claims.user_claims(found.user, scope)
 
 
 def introspect(core: Core, ctx: Context, client: ClientView, value: str | None) -> dict[str, Any]:
@@ -64,7 +70,7 @@ def introspect(core: Core, ctx: Context, client: ClientView, value: str | None) 
         owner = s.get(OidcClient, grant.client_pk)
         out: dict[str, Any] = {
             "active": True,
-            "scope": grant.scope,
+            "scope": found.scope,
             "client_id": owner.client_id if owner else client.client_id,
             "token_type": "Bearer" if token.kind == "access" else "refresh_token",
             "exp": int(token.expires_at.timestamp()),

@@ -28,7 +28,9 @@ from portvakt.crypto.hashing import sha256_hex
 from portvakt.store.models import OidcGrant, OidcToken, User
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+MAX_SCOPE = 512  # as long as a grant's scope may be
 _VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 6749 §3.3 scope-token
 
 
 def _bad_grant(text: str) -> OAuthError:
@@ -120,7 +122,7 @@ def _code(ctx: Context, client: ClientView, form: Mapping[str, str], signer: Sig
             return _bad_grant(refusal or "The account is not active.")
         if not _claim_once(s, grant, "code_used_at", now):
             return _reused(s, ctx, grant, Event.OIDC_CODE_REUSED)
-        return _issue(s, ctx, client, grant, user, signer, nonce=grant.nonce)
+        return _issue(s, ctx, client, grant, user, signer, scope=grant.scope, nonce=grant.nonce)
 
     return job
 
@@ -149,9 +151,12 @@ def _claim_once(s: Session, row: OidcGrant | OidcToken, field: str, now: datetim
 
 
 def _refresh(ctx: Context, client: ClientView, form: Mapping[str, str], signer: Signer) -> Job:
+    """RFC 6749 §6. The refresh token rotates and the new one keeps the grant's whole scope;
+    the new access token (and ID token) carry the narrower ``scope`` if one was asked."""
     value = form.get("refresh_token")
     if not value:
         raise OAuthError("invalid_request", "refresh_token is required.")
+    asked = requested_scope(form["scope"]) if "scope" in form else None
     digest = sha256_hex(value[:200])
 
     def job(s: Session) -> dict[str, Any] | OAuthError:
@@ -165,18 +170,44 @@ def _refresh(ctx: Context, client: ClientView, form: Mapping[str, str], signer: 
             return _bad_grant(refusal)
         if token.used_at is not None:
             return _reused(s, ctx, grant, Event.OIDC_REFRESH_REUSED)
-        wanted = set((form.get("scope") or grant.scope).split())
+        scope = narrowed_scope(grant.scope, asked)
         user = _live_user(s, grant)
-        if not wanted <= set(grant.scope.split()) or user is None:  # checked before the claim:
+        if scope is None or user is None:  # checked before the claim:
             return OAuthError(  # the token stays usable, nothing was exchanged
                 "invalid_scope" if user else "invalid_grant",
                 "The scope exceeds what was granted." if user else "The account is not active.",
             )
         if not _claim_once(s, token, "used_at", now):
             return _reused(s, ctx, grant, Event.OIDC_REFRESH_REUSED)
-        return _issue(s, ctx, client, grant, user, signer, nonce=None)
+        return _issue(s, ctx, client, grant, user, signer, scope=scope, nonce=None)
 
     return job
+
+
+def requested_scope(value: str) -> tuple[str, ...]:
+    """The ``scope`` parameter as RFC 6749 §3.3 writes it: scope-tokens separated by single
+    spaces; refused when empty, too long, malformed or with a scope repeated."""
+    if not value:
+        raise OAuthError("invalid_scope", "scope is empty; leave it out to keep the grant's.")
+    if len(value) > MAX_SCOPE:
+        raise OAuthError("invalid_scope", "scope is too long.")
+    parts = tuple(value.split(" "))
+    if any(_SCOPE_TOKEN.fullmatch(part) is None for part in parts):
+        raise OAuthError("invalid_scope", "scope is malformed (RFC 6749 §3.3).")
+    if len(set(parts)) != len(parts):
+        raise OAuthError("invalid_scope", "A scope is repeated.")
+    return parts
+
+
+def narrowed_scope(granted: str, asked: tuple[str, ...] | None) -> str | None:
+    """The scope of the new access token: the grant's when none was asked, else the asked
+    scopes in the grant's order; None when one of them was not granted."""
+    if asked is None:
+        return granted
+    have = granted.split()
+    if not set(asked) <= set(have):
+        return None
+    return " ".join(scope for scope in have if scope in asked)
 
 
 def _refresh_refusal(
@@ -202,7 +233,7 @@ def _client_credentials(ctx: Context, client: ClientView, form: Mapping[str, str
         )
         s.add(grant)
         s.flush()
-        return _issue(s, ctx, client, grant, None, None, nonce=None)
+        return _issue(s, ctx, client, grant, None, None, scope=scope, nonce=None)
 
     return job
 
@@ -228,8 +259,11 @@ def _issue(  # noqa: PLR0913 - one transaction, everything the response is made 
     user: User | None,
     signer: Signer | None,
     *,
+    scope: str,
     nonce: str | None,
 ) -> dict[str, Any]:
+    """An access token of ``scope``, a refresh token of the grant's whole scope (if the client
+    may refresh) and an ID token (if ``scope`` has ``openid``)."""
     settings = ctx.settings
     now = ctx.now()
     access = random.token(32)
@@ -241,10 +275,11 @@ def _issue(  # noqa: PLR0913 - one transaction, everything the response is made 
             kind="access",
             created_at=now,
             expires_at=now + timedelta(seconds=access_ttl),
+            scope=scope if scope != grant.scope else None,
         )
     )
     out: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": access_ttl}
-    out["scope"] = grant.scope
+    out["scope"] = scope
     horizon = now + timedelta(seconds=access_ttl)
     if user is not None and "refresh_token" in client.grants:
         refresh = random.token(32)
@@ -260,8 +295,10 @@ def _issue(  # noqa: PLR0913 - one transaction, everything the response is made 
         )
         out["refresh_token"] = refresh
     grant.expires_at = max(grant.expires_at, horizon)
-    if user is not None and signer is not None and "openid" in grant.scope.split():
-        out["id_token"] = _id_token(ctx, client, grant, user, signer, access=access, nonce=nonce)
+    if user is not None and signer is not None and "openid" in scope.split():
+        out["id_token"] = _id_token(
+            ctx, client, grant, user, signer, scope=scope, access=access, nonce=nonce
+        )
     details = {"client": client.name, "grant": grant.id}
     record(s, ctx, Event.OIDC_TOKENS_ISSUED, user_id=grant.user_id, details=details)
     return out
@@ -274,12 +311,13 @@ def _id_token(  # noqa: PLR0913
     user: User,
     signer: Signer,
     *,
+    scope: str,
     access: str,
     nonce: str | None,
 ) -> str:
     now = int(ctx.now().timestamp())
     body: dict[str, Any] = {
-        **claims.user_claims(user, grant.scope),
+        **claims.user_claims(user, scope),
         "iss": ctx.base_url,
         "aud": client.client_id,
         "azp": client.client_id,

@@ -75,7 +75,9 @@ class OidcGrant(Base):
 
 class OidcToken(Base):
     """An access or refresh token (by hash). A refresh token is single use: ``used_at`` is set
-    when it is exchanged, and presenting it again revokes the whole grant."""
+    when it is exchanged, and presenting it again revokes the whole grant. ``scope`` is an
+    access token's own scope when a refresh asked for less than the grant (RFC 6749 §6); None
+    means the grant's scope (refresh tokens always have their grant's)."""
 
     __tablename__ = "oidc_token"
 
@@ -88,3 +90,4 @@ class OidcToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    scope: Mapped[str | None] = mapped_column(String(512))
