@@ -65,6 +65,7 @@ from portvakt.settings import Settings
 from portvakt.store.models import OidcClient, OidcGrant, User
 
 PATH = "/oauth2/token"
+GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 REDIRECT = "https://portal.example.org/callback"
 VERIFIER = secrets.token_urlsafe(48)
 CHALLENGE = (
@@ -266,9 +267,14 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
         async def all_steps() -> None:
             for c in args.concurrency:
-                results.append(await code_run(server, web, mint(data_dir, web, args), args, c))
-                results.append(await refresh_run(server, web, mint(data_dir, web, args), args, c))
-                results.append(await credentials_run(server, service, args, c))
+                if "authorization_code" in args.grants:
+                    codes = mint(data_dir, web, args)
+                    results.append(await code_run(server, web, codes, args, c))
+                if "refresh_token" in args.grants:
+                    codes = mint(data_dir, web, args, count=c)
+                    results.append(await refresh_run(server, web, codes, args, c))
+                if "client_credentials" in args.grants:
+                    results.append(await credentials_run(server, service, args, c))
 
         run_async(all_steps())
     finally:
@@ -281,9 +287,11 @@ def run_all(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
 
 
-def mint(data_dir: Path, web: dict[str, Any], args: argparse.Namespace) -> list[str]:
+def mint(
+    data_dir: Path, web: dict[str, Any], args: argparse.Namespace, *, count: int | None = None
+) -> list[str]:
     started = time.perf_counter()
-    codes = mint_codes(data_dir, web["client_id"], args.codes)
+    codes = mint_codes(data_dir, web["client_id"], args.codes if count is None else count)
     print(f"  (minted {len(codes):,} codes in {time.perf_counter() - started:.1f} s)", flush=True)
     return codes
 
@@ -292,6 +300,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     add_load_options(parser, users=2_000, warmup=2.0)
     parser.add_argument("--codes", type=int, default=30_000, help="codes minted per code run")
+    parser.add_argument(
+        "--grants", nargs="+", choices=GRANTS, default=list(GRANTS), help="the grants to measure"
+    )
     add_output_options(parser, pid_help="write the server's pid here (profiling)")
     return parser.parse_args()
 
