@@ -8,7 +8,7 @@ import httpx2 as httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from portvakt.core.oidc.authorize import ui_language
+from portvakt.core.oidc.checks import ui_language
 from portvakt.domain import UserRef
 from portvakt.web import cookies
 from tests.conftest import FakeClock, csrf_of

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from portvakt.context import Context
 from portvakt.core.base import Core
-from portvakt.core.oidc import claims, clients, keys
+from portvakt.core.oidc import claims, clients, hints
 from portvakt.core.oidc.authorize import redirect_url
 from portvakt.core.oidc.clients import ClientView
 from portvakt.core.oidc.errors import PageError
@@ -24,7 +24,7 @@ class LogoutRequest:
     client: ClientView | None
     redirect_uri: str | None
     state: str | None
-    sid: str | None  # from a valid id_token_hint
+    sid: str | None  # from a valid id_token_hint (``hints.verify``)
 
     def matches(self, live: SessionView) -> bool:
         return self.sid is not None and self.sid == claims.session_sid(live.id)
@@ -49,23 +49,19 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Logo
         return values[0] if values and values[0] else None
 
     hint = one("id_token_hint")
-    hinted = keys.verify(core, ctx, hint) if hint else None
+    hinted = hints.verify(core, ctx, hint) if hint else None
     if hint and hinted is None:
         raise PageError("invalid_id_token_hint")
     client_id = one("client_id")
-    hint_aud = hinted.get("aud") if hinted else None
-    if client_id and hint_aud and client_id != hint_aud:
+    if client_id and hinted and not hinted.issued_to(client_id):
         raise PageError("invalid_request")
-    client = clients.by_client_id(
-        core, client_id or (hint_aud if isinstance(hint_aud, str) else None)
-    )
+    client = clients.by_client_id(core, client_id or (hinted.client_id if hinted else None))
     uri = one("post_logout_redirect_uri")
     if uri is not None and client is None and not client_id and not hint:
         client = clients.by_post_logout_uri(core, uri)  # apps that send neither (Nextcloud)
     if uri is not None and (client is None or uri not in client.post_logout_uris):
         raise PageError("post_logout_uri_mismatch")
-    sid = hinted.get("sid") if hinted else None
     state = one("state")
     return LogoutRequest(
-        client, uri, state[:2048] if state else None, sid if isinstance(sid, str) else None
+        client, uri, state[:2048] if state else None, hinted.sid if hinted else None
     )
