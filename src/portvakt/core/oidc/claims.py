@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
+from typing import Any, Protocol
 
 from portvakt.crypto.hashing import sha256_hex
-from portvakt.store.models import User
 
 
-def subject(user: User) -> str:
+class Person(Protocol):
+    """What the claims are made of: a ``User`` row, or ``store.repos.oidc.Person``."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+def subject(user: Person) -> str:
     """The account's ``sub``: random, stable, never reused (``User.subject``)."""
     return user.subject
 
@@ -27,7 +41,7 @@ def at_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def user_claims(user: User, scope: str) -> dict[str, Any]:
+def user_claims(user: Person, scope: str) -> dict[str, Any]:
     """Claims the granted scopes release (OpenID Connect Core 5.4). Nothing is claimed as
     verified: Portvakt does not verify e-mail addresses or phone numbers."""
     scopes = set(scope.split())

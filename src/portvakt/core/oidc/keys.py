@@ -103,6 +103,21 @@ def signing_key(core: Core, ctx: Context, alg: str) -> tuple[str, Key]:
     return row.kid, _private(ctx, row)
 
 
+def cached_signing_key(core: Core, ctx: Context, alg: str) -> tuple[str, Key] | None:
+    """``signing_key`` when this instance's cache answers it without a database read (for a
+    caller on the event loop); None when it would have to read or create a key."""
+    cached = _cache.get(core.store)
+    if cached is None or time.monotonic() - cached[0] >= CACHE_SECONDS:
+        return None
+    now = ctx.now()
+    usable = [
+        r
+        for r in cached[1]
+        if r.alg == alg and r.not_before <= now and (r.expires_at is None or r.expires_at > now)
+    ]
+    return (usable[-1].kid, _private(ctx, usable[-1])) if usable else None
+
+
 _private_cache: dict[str, Key] = {}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -117,20 +116,18 @@ async def authenticate(request: Request, form: Mapping[str, str]) -> ClientView:
     return await run_in_threadpool(clients.authenticate, rt.core, ctx, client_id, secret)
 
 
-ClientWork = Callable[[Core, Context, ClientView, Mapping[str, str]], Any]  # sync or async
+ClientWork = Callable[[Core, Context, ClientView, Mapping[str, str]], Any]
 
 
 async def client_call(request: Request, work: ClientWork) -> Response:
-    """A client-authenticated endpoint (token, introspection, revocation): read the form
-    strictly, authenticate the client, run ``work`` in a worker thread; OAuth errors as JSON."""
+    """A client-authenticated endpoint (introspection, revocation): read the form strictly,
+    authenticate the client, run ``work`` in a worker thread; OAuth errors as JSON. (The
+    token endpoint authenticates its client inside the exchange's transaction.)"""
     rt, ctx = context(request)
     try:
         form = single(await params(request))
         client = await authenticate(request, form)
-        if inspect.iscoroutinefunction(work):  # queues its own writes (tokens.exchange_async)
-            answer = await work(rt.core, ctx, client, form)
-        else:
-            answer = await run_in_threadpool(work, rt.core, ctx, client, form)
+        answer = await run_in_threadpool(work, rt.core, ctx, client, form)
     except OAuthError as exc:
         return error(exc, basic=uses_basic(request))
     return answer if isinstance(answer, Response) else json(answer)

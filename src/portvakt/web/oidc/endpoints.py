@@ -70,7 +70,16 @@ def jwks(request: Request) -> JSONResponse:
 
 @router.post("/oauth2/token")
 async def token(request: Request) -> Response:
-    return await common.client_call(request, tokens.exchange_async)
+    """The client is authenticated inside the exchange's transaction (``tokens``)."""
+    rt, ctx = common.context(request)
+    try:
+        form = common.single(await common.params(request))
+        client_id, secret, _ = common.credentials(request, form)
+        caller = tokens.Caller(client_id, secret)
+        answer = await tokens.exchange_async(rt.core, ctx, caller, form)
+    except OAuthError as exc:
+        return common.error(exc, basic=common.uses_basic(request))
+    return common.json(answer)
 
 
 @router.api_route("/oauth2/userinfo", methods=["GET", "POST"])
