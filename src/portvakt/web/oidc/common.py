@@ -22,6 +22,7 @@ from portvakt.core.oidc.errors import OAuthError
 from portvakt.domain import Door
 from portvakt.web.deps import runtime
 
+MAX_FIELDS = 1000  # Starlette's limit
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -47,14 +48,30 @@ async def params(request: Request) -> dict[str, list[str]]:
         if kind != "application/x-www-form-urlencoded":
             raise OAuthError("invalid_request", "Send the parameters as a form (urlencoded).")
         try:
-            form = await request.form()
+            items = parse_form(await request.body())
         except Exception as exc:  # malformed bodies of every kind end here
             raise OAuthError("invalid_request", "The form could not be read.") from exc
-        items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     out: dict[str, list[str]] = {}
     for key, value in items:
         out.setdefault(key, []).append(value)
     return out
+
+
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """An ``application/x-www-form-urlencoded`` body read exactly as Starlette's form parser
+    reads it (fields split on ``&``, empty ones skipped; name and value decoded from Latin-1,
+    then ``+`` and percent escapes decoded as UTF-8, broken escapes kept as written; at most
+    ``MAX_FIELDS``), for a tenth of its cost: it was a tenth of a token exchange."""
+    items = []
+    for field in body.split(b"&"):
+        if field:
+            name, _, value = field.partition(b"=")
+            items.append(
+                (unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1")))
+            )
+    if len(items) > MAX_FIELDS:
+        raise ValueError("too many fields")
+    return items
 
 
 def single(values: Mapping[str, list[str]]) -> dict[str, str]:
