@@ -215,11 +215,12 @@ def test_code_exchange_without_verifier_is_refused(
 # -- other checks on the authorization request ------------------------------------------------
 
 
-def test_response_mode_other_than_query_is_invalid_request(
+def test_response_mode_other_than_query_or_form_post_is_invalid_request(
     runtime: Runtime, client: TestClient, app: App, alice: UserRef
 ) -> None:
+    """form_post is test_authorize_form_post.py's."""
     signed_in(runtime, client, alice)
-    for mode in ("fragment", "form_post", "jwt"):
+    for mode in ("fragment", "jwt"):
         params = app.params(response_mode=mode)
         response = client.get("/oauth2/authorize", params=params, follow_redirects=False)
         helpers.app_error(response, app, "invalid_request")

@@ -4,7 +4,9 @@
 first (failures there are shown to the person, never redirected), then everything else
 (failures go back to the app's verified redirect URI). ``decide`` looks at the browser's
 session and answers with a code, an error for the app, or the interaction still needed; a
-request waiting for that interaction is parked server-side (``parked``)."""
+request waiting for that interaction is parked server-side (``parked``). Answers reach the
+app in the redirect URI's query, or (``response_mode=form_post``) in a form the browser posts
+to it; never in the fragment, as there are no implicit flows."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from portvakt.store.models import OidcGrant, User
 from portvakt.store.repos import credentials
 
 CODE_SECONDS = 60
+RESPONSE_MODES = ("query", "form_post")  # discovery's response_modes_supported
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class AuthRequest:
     fresh_after: datetime | None = None  # set when parked for a sign-in (parked.park)
     ui_language: str | None = None  # from ui_locales: the pages' language for this request
     hint_subject: str | None = None  # the sub of a valid id_token_hint
+    response_mode: str = "query"  # or "form_post"
 
     def to_params(self) -> dict[str, Any]:
         return {
@@ -62,14 +66,27 @@ class AuthRequest:
             "fresh_after": self.fresh_after.isoformat() if self.fresh_after else None,
             "ui_language": self.ui_language,
             "hint_subject": self.hint_subject,
+            "response_mode": self.response_mode,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
-    """Send the browser back to the app (with a code or an error)."""
+    """Send the browser back to the app with ``params`` (a code or an error, with ``state``
+    and ``iss``): in the query of the redirect URI (``url``), or, when the request asked for
+    ``form_post``, as the fields of a form the browser posts there (OAuth 2.0 Form Post
+    Response Mode)."""
 
-    url: str
+    request: AuthRequest
+    params: Mapping[str, str]
+
+    @property
+    def url(self) -> str:
+        return redirect_url(self.request.redirect_uri, self.params)
+
+    @property
+    def form_post(self) -> bool:
+        return self.request.response_mode == "form_post"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +105,12 @@ def redirect_url(uri: str, params: Mapping[str, str | None]) -> str:
     return f"{uri}{'&' if urlsplit(uri).query else '?'}{query}"
 
 
+def to_app(req: AuthRequest, params: Mapping[str, str | None]) -> Redirect:
+    return Redirect(req, {k: v for k, v in params.items() if v is not None})
+
+
 def error_redirect(ctx: Context, req: AuthRequest, exc: OAuthError) -> Redirect:
-    params = {**exc.body(), "state": req.state, "iss": ctx.base_url}
-    return Redirect(redirect_url(req.redirect_uri, params))
+    return to_app(req, {**exc.body(), "state": req.state, "iss": ctx.base_url})
 
 
 def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> AuthRequest:
@@ -110,12 +130,16 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Auth
         raise PageError("redirect_uri_mismatch")
     state_values = params.get("state") or []
     state = state_values[0] if len(state_values) == 1 and len(state_values[0]) <= 2048 else None
-    base = AuthRequest(client, redirect_uri, (), state, None, "")
+    modes = list(params.get("response_mode") or [])
+    web = redirect_uri.startswith(("https://", "http://"))
+    mode = "form_post" if modes == ["form_post"] and web else "query"  # errors travel so too
+    base = AuthRequest(client, redirect_uri, (), state, None, "", response_mode=mode)
     try:
         if len(state_values) > 1 or (state_values and state is None):
             # never answer without the state the app sent (and never echo a bad one)
             raise OAuthError("invalid_request", "state is repeated or too long.")
         checks.check_shape(client, one)
+        _check_response_mode(one("response_mode"), redirect_uri)
         return replace(
             base,
             scope=checks.scope(client, one("scope")),
@@ -130,6 +154,20 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Auth
         )
     except OAuthError as exc:
         raise Refused(error_redirect(ctx, base, exc)) from exc
+
+
+def _check_response_mode(value: str | None, redirect_uri: str) -> None:
+    """``query`` (the default for ``code``) or ``form_post``; ``fragment`` is for implicit
+    flows, which Portvakt does not have (OAuth 2.0 Security BCP 2.1.2)."""
+    if value == "fragment":
+        description = (
+            "response_mode=fragment is not supported (no implicit flows): use query or form_post."
+        )
+        raise OAuthError("invalid_request", description)
+    if value not in {None, *RESPONSE_MODES}:
+        raise OAuthError("invalid_request", "response_mode must be query or form_post.")
+    if value == "form_post" and not redirect_uri.startswith(("https://", "http://")):
+        raise OAuthError("invalid_request", "form_post needs an http(s) redirect URI.")
 
 
 class Refused(Exception):
@@ -148,7 +186,7 @@ def decide(
         return _sign_in(ctx, req, live, "The person signed in is not the one id_token_hint names.")
     if session_level(core.registry, live) < req.level:
         return _step_up(core, ctx, req, live)
-    return Redirect(issue_code(core, ctx, req, live))
+    return issue_code(core, ctx, req, live)
 
 
 def _sign_in(
@@ -209,9 +247,9 @@ def _refused(core: Core, ctx: Context, req: AuthRequest, live: SessionView, reas
         record(s, ctx, Event.OIDC_REFUSED, outcome="failure", user_id=live.user.id, details=details)
 
 
-def issue_code(core: Core, ctx: Context, req: AuthRequest, live: SessionView) -> str:
+def issue_code(core: Core, ctx: Context, req: AuthRequest, live: SessionView) -> Redirect:
     """A single-use code valid ``CODE_SECONDS``, bound to client, redirect URI, PKCE challenge
-    and what this session's sign-in proved; returns the URL that carries it to the app."""
+    and what this session's sign-in proved; returns the answer that carries it to the app."""
     code = random.token(32)
     now = ctx.now()
     level = session_level(core.registry, live)
@@ -236,5 +274,4 @@ def issue_code(core: Core, ctx: Context, req: AuthRequest, live: SessionView) ->
         )
         details = {"client": req.client.name, "acr": level.acr}
         record(s, ctx, Event.OIDC_AUTHORIZED, user_id=live.user.id, details=details)
-    params = {"code": code, "state": req.state, "iss": ctx.base_url}
-    return redirect_url(req.redirect_uri, params)
+    return to_app(req, {"code": code, "state": req.state, "iss": ctx.base_url})

@@ -62,8 +62,6 @@ def check_shape(client: ClientView, one: Getter) -> None:
         raise OAuthError("unsupported_response_type", "Only response_type=code is supported.")
     if "authorization_code" not in client.grants:
         raise OAuthError("unauthorized_client", "This client may not use the code flow.")
-    if one("response_mode") not in {None, "query"}:
-        raise OAuthError("invalid_request", "Only response_mode=query is supported.")
 
 
 def scope(client: ClientView, value: str | None) -> tuple[str, ...]:

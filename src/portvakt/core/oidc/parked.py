@@ -65,6 +65,7 @@ def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
         fresh_after=datetime.fromisoformat(fresh_after) if fresh_after else None,
         ui_language=p.get("ui_language"),  # absent in requests parked before it was kept
         hint_subject=p.get("hint_subject"),
+        response_mode=p.get("response_mode") or "query",
     )
 
 

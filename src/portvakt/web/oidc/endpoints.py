@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from portvakt.context import Context
 from portvakt.core.base import Core
 from portvakt.core.oidc import keys, resources, tokens
+from portvakt.core.oidc.authorize import RESPONSE_MODES
 from portvakt.core.oidc.clients import ALGS, SCOPES, ClientView
 from portvakt.core.oidc.errors import OAuthError
 from portvakt.core.oidc.levels import Level
@@ -40,7 +41,7 @@ def discovery(request: Request) -> JSONResponse:
         "introspection_endpoint": f"{base}/oauth2/introspect",
         "end_session_endpoint": f"{base}/oauth2/logout",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": list(tokens.GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ALGS),

@@ -1,6 +1,7 @@
 """Browser-facing OpenID Connect endpoints: authorization (and its return after sign-in),
 cancel, and RP-initiated logout. Problems with the client or the redirect URI are shown as a
-page and never redirected; everything else goes back to the app as an OAuth error."""
+page and never redirected; everything else goes back to the app as an OAuth error, by a
+redirect or (``response_mode=form_post``) by a page that posts a form to the app."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def _authorize(w: Web, params: dict[str, list[str]]) -> Response:
     except PageError as exc:
         return _page_error(w, exc.code)
     except authorize.Refused as exc:
-        return RedirectResponse(exc.redirect.url, status_code=303)
+        return _to_app(w, exc.redirect)
     live = sessions.load(core, ctx, w.cookie(cookies.SESSION))
     return _answer(w, authorize.decide(core, ctx, req, live), token=None)
 
@@ -88,9 +89,30 @@ def cancel(w: Web = Depends(_oidc_web)) -> Response:  # noqa: B008
     return _answer(w, authorize.error_redirect(w.ctx, req, refusal), token=token)
 
 
+def _to_app(w: Web, answer: Redirect) -> Response:
+    """The answer for the app: a 303 to its redirect URI, or for ``form_post`` a page whose
+    form carries the fields there (OAuth 2.0 Form Post Response Mode §2). The CSP lets that
+    form, and only that one, leave for the app's origin; the page sends it by itself with
+    ``form_post.js`` (no inline script under the CSP) and shows a button without JavaScript."""
+    if not answer.form_post:
+        return RedirectResponse(answer.url, status_code=303)
+    req = answer.request
+    headers = {"content-security-policy": csp([source_of(req.redirect_uri) or ""])}
+    headers |= common.NO_STORE
+    return w.renderer.page(
+        w.request,
+        "oidc/form_post.html",
+        headers=headers,
+        preferred_language=req.ui_language,
+        action=req.redirect_uri,
+        fields=answer.params,
+        app_name=req.client.name,
+    )
+
+
 def _answer(w: Web, outcome: Redirect | Interact, *, token: str | None) -> Response:
     if isinstance(outcome, Redirect):
-        response = RedirectResponse(outcome.url, status_code=303)
+        response = _to_app(w, outcome)
         if token is not None:
             parked.drop(w.rt.core, token)
             cookies.clear(w.request, response, cookies.AUTHZ)
