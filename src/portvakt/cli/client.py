@@ -74,6 +74,16 @@ ClientCredentials = Annotated[
     typer.Option("--client-credentials", help=_("Also allow the client-credentials grant.")),
 ]
 IdTokenAlg = Annotated[Alg, typer.Option("--id-token-alg", help=_("ID token signature."))]
+WithoutPkce = Annotated[
+    bool,
+    typer.Option(
+        "--allow-without-pkce",
+        help=_(
+            "Let a confidential app that cannot send PKCE sign people in without it, if it "
+            "sends a nonce (Moodle's auth_oidc). Not for public apps."
+        ),
+    ),
+]
 
 
 def _as_dict(view: ClientView, secret: str | None = None) -> dict[str, Any]:
@@ -93,6 +103,7 @@ def add(  # noqa: PLR0913, PLR0917 - one option per registration field
     require: Require = Required.pwd,
     client_credentials: ClientCredentials = False,
     id_token_alg: IdTokenAlg = Alg.ES256,
+    allow_without_pkce: WithoutPkce = False,
     as_json: JsonOption = False,
 ) -> None:
     new = NewClient(
@@ -104,6 +115,7 @@ def add(  # noqa: PLR0913, PLR0917 - one option per registration field
         client_credentials=client_credentials,
         required_level=Level[require.value.upper()],
         id_token_alg=id_token_alg.value,
+        allow_without_pkce=allow_without_pkce,
     )
     with open_runtime() as rt:
         view, secret = clients.add(rt.core, operator(rt), new)

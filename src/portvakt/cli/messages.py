@@ -33,6 +33,9 @@ MESSAGES = {
     "invalid_alg": N_("unknown ID token algorithm (ES256 or RS256)"),
     "public_client_credentials": N_("a public app cannot use the client-credentials grant"),
     "public_client_has_no_secret": N_("a public app has no secret"),
+    "public_client_needs_pkce": N_(
+        "a public app cannot be allowed to sign in without PKCE (--allow-without-pkce)"
+    ),
     # people
     "user_not_found": N_("no such user"),
     "user_exists": N_("a user with this name already exists"),

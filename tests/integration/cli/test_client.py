@@ -94,3 +94,42 @@ def test_rotate_keys_publishes_new_keys(cli: Cli, direct: Runtime) -> None:
     listed = {k["kid"]: k for k in cli.json("oidc", "keys")}
     assert set(listed) == first | set(made)
     assert all(listed[kid]["withdrawn_at"] is not None for kid in first)
+
+
+def test_allow_without_pkce_is_off_by_default_and_shown(cli: Cli, direct: Runtime) -> None:
+    assert cli.json(*PORTAL)["allow_without_pkce"] is False
+    moodle = cli.json(
+        "client",
+        "add",
+        "Moodle",
+        "--redirect-uri",
+        "https://moodle.example.org/auth/oidc/",
+        "--allow-without-pkce",
+    )
+    assert moodle["allow_without_pkce"] is True and not moodle["public"]
+    assert cli.json("client", "show", "Moodle")["allow_without_pkce"] is True
+    assert "allow_without_pkce: True" in cli.ok("client", "show", "Moodle").stdout
+    assert clients.find(direct.core, "Moodle").allow_without_pkce
+    assert not clients.find(direct.core, "Staff portal").allow_without_pkce
+    with direct.core.store.read() as s:
+        details = s.execute(
+            text("SELECT details FROM audit_event WHERE event = 'oidc.client_added'")
+        ).scalars()
+        audited = [json.loads(d) if isinstance(d, str) else d for d in details]
+    assert {"client": "Moodle", "public": False, "allow_without_pkce": True} in audited
+    assert moodle["client_secret"] not in json.dumps(audited)
+
+
+def test_a_public_client_cannot_be_allowed_without_pkce(cli: Cli) -> None:
+    result = cli(
+        "client",
+        "add",
+        "Desktop",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+        "--allow-without-pkce",
+    )
+    assert result.exit_code == 2, result.output
+    assert "public app cannot be allowed to sign in without PKCE" in result.output
+    assert cli.json("client", "list") == []

@@ -42,7 +42,7 @@ class AuthRequest:
     scope: tuple[str, ...]
     state: str | None
     nonce: str | None
-    code_challenge: str
+    code_challenge: str | None  # None: a client allowed without PKCE sent none (and a nonce)
     prompt: frozenset[str] = frozenset()
     max_age: int | None = None
     level: Level = Level.PWD
@@ -144,7 +144,7 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Auth
             base,
             scope=checks.scope(client, one("scope")),
             nonce=one("nonce"),
-            code_challenge=checks.challenge(one),
+            code_challenge=checks.challenge(client, one),
             prompt=checks.prompt(one("prompt")),
             max_age=checks.max_age(one("max_age")),
             level=max(client.required_level, Level.lowest_of(checks.split(one("acr_values")))),
@@ -272,6 +272,8 @@ def issue_code(core: Core, ctx: Context, req: AuthRequest, live: SessionView) ->
                 expires_at=now + timedelta(seconds=CODE_SECONDS),
             )
         )
-        details = {"client": req.client.name, "acr": level.acr}
+        details: dict[str, object] = {"client": req.client.name, "acr": level.acr}
+        if req.code_challenge is None:
+            details["without_pkce"] = True  # a client registered --allow-without-pkce
         record(s, ctx, Event.OIDC_AUTHORIZED, user_id=live.user.id, details=details)
     return to_app(req, {"code": code, "state": req.state, "iss": ctx.base_url})

@@ -72,9 +72,16 @@ def scope(client: ClientView, value: str | None) -> tuple[str, ...]:
     return found
 
 
-def challenge(one: Getter) -> str:
-    """RFC 7636 §4.3: the S256 code challenge every client must send (``plain`` is refused)."""
+def challenge(client: ClientView, one: Getter) -> str | None:
+    """RFC 7636 §4.3: the S256 code challenge every client must send (``plain`` is refused).
+    A confidential client registered ``allow_without_pkce`` may send none at all (None), but
+    then must send a ``nonce``: the ID token carries it back, so the app can tell the code was
+    issued for the request its browser made (OAuth 2.0 Security BCP 2.1.1, 4.5.3.2)."""
     value = one("code_challenge")
+    if value is None and one("code_challenge_method") is None and _exempt(client):
+        if one("nonce") is None:
+            raise OAuthError("invalid_request", "Without PKCE, a nonce is required.")
+        return None
     if value is None:
         raise OAuthError("invalid_request", "PKCE is required: send code_challenge (S256).")
     if one("code_challenge_method") != "S256":
@@ -82,6 +89,10 @@ def challenge(one: Getter) -> str:
     if _CHALLENGE.fullmatch(value) is None:
         raise OAuthError("invalid_request", "code_challenge is not an S256 challenge.")
     return value
+
+
+def _exempt(client: ClientView) -> bool:
+    return client.allow_without_pkce and not client.public  # public: never (clients._check)
 
 
 def prompt(value: str | None) -> frozenset[str]:

@@ -4,7 +4,12 @@ A confidential client's secret is 256 random bits, shown once and stored as a ke
 (purpose ``oidc-client``); a keyed hash rather than argon2 because the secret is random, not
 chosen by a person, so it cannot be guessed, only stolen. Redirect URIs are compared as exact
 strings (OAuth 2.0 Security BCP 4.1.1); only a public (native) app's loopback redirect may use
-any port (RFC 8252 §7.3)."""
+any port (RFC 8252 §7.3).
+
+PKCE (S256) is required of every app, except a confidential one registered with
+``allow_without_pkce`` (for apps that cannot send it, such as Moodle's auth_oidc): it must
+then send a ``nonce``, which binds the ID token to the browser's request (OAuth 2.0 Security
+BCP 2.1.1). A public app can never be exempt: PKCE is all that protects its codes."""
 
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ class ClientView:
     id_token_alg: str
     created_at: datetime
     secret_rotated_at: datetime | None
+    allow_without_pkce: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +70,7 @@ class ClientView:
             "grant_types": list(self.grants),
             "required_acr": self.required_level.acr,
             "id_token_signed_response_alg": self.id_token_alg,
+            "allow_without_pkce": self.allow_without_pkce,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -78,6 +85,7 @@ class NewClient:
     client_credentials: bool = False
     required_level: Level = Level.PWD
     id_token_alg: str = "ES256"
+    allow_without_pkce: bool = False
 
 
 def view(row: OidcClient) -> ClientView:
@@ -94,6 +102,7 @@ def view(row: OidcClient) -> ClientView:
         id_token_alg=row.id_token_alg,
         created_at=row.created_at,
         secret_rotated_at=row.secret_rotated_at,
+        allow_without_pkce=bool(row.allow_without_pkce),
     )
 
 
@@ -169,6 +178,8 @@ def _check(new: NewClient) -> None:
         raise Invalid("invalid_alg")
     if new.public and new.client_credentials:
         raise Invalid("public_client_credentials")
+    if new.public and new.allow_without_pkce:
+        raise Invalid("public_client_needs_pkce")
 
 
 def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | None]:
@@ -189,6 +200,7 @@ def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | Non
         required_level=new.required_level.name.lower(),
         id_token_alg=new.id_token_alg,
         created_at=ctx.now(),
+        allow_without_pkce=new.allow_without_pkce,
     )
     try:
         with core.store.write() as s:
@@ -196,7 +208,10 @@ def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | Non
                 raise Conflict("client_exists")
             s.add(row)
             s.flush()
-            record(s, ctx, Event.CLIENT_ADDED, details={"client": new.name, "public": new.public})
+            details = {"client": new.name, "public": new.public}
+            if new.allow_without_pkce:
+                details["allow_without_pkce"] = True
+            record(s, ctx, Event.CLIENT_ADDED, details=details)
             return view(row), secret
     except IntegrityError as exc:
         raise Conflict("client_exists") from exc

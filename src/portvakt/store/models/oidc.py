@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portvakt.store.models.base import Base, UtcDateTime
@@ -30,6 +30,8 @@ class OidcClient(Base):
     id_token_alg: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # a confidential client that may leave out PKCE, if it sends a nonce (Moodle's auth_oidc)
+    allow_without_pkce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OidcRequest(Base):
