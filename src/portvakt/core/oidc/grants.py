@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -67,16 +67,15 @@ def pkce_ok(verifier: str, challenge: str) -> bool:
 def code(
     s: Session, ctx: Context, client: ClientView, form: Mapping[str, str], signer: Signer | None
 ) -> Result | NeedSigner:
-    value, verifier = form.get("code"), form.get("code_verifier")
+    value, verifier = form.get("code"), form.get("code_verifier") or None
     redirect_uri = form.get("redirect_uri")
-    if not value or not redirect_uri or not verifier:
-        what = "code_verifier is required (PKCE)." if value and redirect_uri else None
-        return OAuthError("invalid_request", what or "code and redirect_uri are required.")
+    if not value or not redirect_uri:
+        return OAuthError("invalid_request", "code and redirect_uri are required.")
     now = ctx.now()
     grant = oidc.grant_by_code(s, sha256_hex(value)) if len(value) <= MAX_VALUE else None
     if grant is None or grant.client_pk != client.pk:
         return _bad_grant("The code is not valid.")
-    refusal = _code_refusal(s, ctx, grant, redirect_uri, verifier)
+    refusal = _code_refusal(s, ctx, client, grant, redirect_uri, verifier)
     if refusal is not None:
         return refusal
     if signer is None and "openid" in grant.scope.split():
@@ -87,22 +86,46 @@ def code(
 
 
 def _code_refusal(
-    s: Session, ctx: Context, grant: Grant, redirect_uri: str, verifier: str
+    s: Session,
+    ctx: Context,
+    client: ClientView,
+    grant: Grant,
+    redirect_uri: str,
+    verifier: str | None,
 ) -> OAuthError | None:
-    """Why the code cannot be exchanged: spent already (which revokes its grant), expired,
-    another redirect URI, PKCE, or the account."""
-    now = ctx.now()
+    """Why the code cannot be exchanged: no verifier where one is due (the code stays
+    unspent), spent already (which revokes its grant), or what it is bound to."""
+    if verifier is None and (grant.code_challenge is not None or client.public):
+        return OAuthError("invalid_request", "code_verifier is required (PKCE).")
     if grant.code_used_at is not None:
         return _reused(s, ctx, grant, Event.OIDC_CODE_REUSED)
+    unbound = _code_unbound(grant, ctx.now(), redirect_uri, verifier)
+    return None if unbound is None else _bad_grant(unbound)
+
+
+def _code_unbound(
+    grant: Grant, now: datetime, redirect_uri: str, verifier: str | None
+) -> str | None:
+    """What the code is bound to and this request is not: time, redirect URI, PKCE, a live
+    account."""
     if grant.revoked_at is not None or (grant.code_expires_at or now) <= now:
-        return _bad_grant("The code has expired.")
+        return "The code has expired."
     if not compare.equal(redirect_uri, grant.redirect_uri or ""):
-        return _bad_grant("redirect_uri does not match the authorization request.")
-    if not pkce_ok(verifier, grant.code_challenge or ""):
-        return _bad_grant("PKCE verification failed.")
+        return "redirect_uri does not match the authorization request."
+    if not _pkce_holds(grant.code_challenge, verifier):
+        return "PKCE verification failed."
     if grant.person is None or grant.person.disabled:
-        return _bad_grant("The account is not active.")
+        return "The account is not active."
     return None
+
+
+def _pkce_holds(challenge: str | None, verifier: str | None) -> bool:
+    """The verifier matches the code's challenge. A code issued without one (a confidential
+    client exempt from PKCE at the authorization endpoint) takes no verifier: one sent
+    anyway means the challenge was stripped from the request (Security BCP 2.1.1)."""
+    if challenge is None:
+        return verifier is None
+    return verifier is not None and pkce_ok(verifier, challenge)
 
 
 def refresh(
