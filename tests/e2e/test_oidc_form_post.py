@@ -2,7 +2,9 @@
 Chromium to a real ``portvakt serve``, the person signs in with password and TOTP, Portvakt's
 answer page posts the code to the relying party (by itself with JavaScript, by its button
 without), and the relying party exchanges the code and verifies the ID token against the JWKS.
-A CSP ``form-action`` that did not name the app's origin would stop the POST in the browser."""
+A CSP ``form-action`` that did not name the app's origin would stop the POST in the browser.
+The ``moodle`` case is shaped like Moodle's auth_oidc: no PKCE (the client is registered
+``--allow-without-pkce``), a nonce, and the client secret in the token request's body."""
 
 from __future__ import annotations
 
@@ -30,10 +32,13 @@ from tests.e2e.conftest import CLI_TIMEOUT, LiveServer, Person, _portvakt, _serv
 
 pytestmark = pytest.mark.browser
 
+# one person per case: a TOTP code is accepted once, and the cases may run within 30 s
 PEOPLE = {
-    True: (Person("frida", "Frida Form", "Frida sitt lange passord 2026"), pyotp.random_base32()),
-    False: (Person("nils", "Nils Noscript", "Nils sitt lange passord 2026"), pyotp.random_base32()),
+    "script": Person("frida", "Frida Form", "Frida sitt lange passord 2026"),
+    "no-script": Person("nils", "Nils Noscript", "Nils sitt lange passord 2026"),
+    "moodle": Person("mona", "Mona Moodle", "Mona sitt lange passord 2026"),
 }
+SEEDS = {case: pyotp.random_base32() for case in PEOPLE}
 
 
 @dataclass
@@ -43,6 +48,7 @@ class RelyingParty:
 
     portvakt: str
     name: str = ""
+    pkce: bool = True  # False: like Moodle, no PKCE, and the secret in the form body
     client_id: str = ""
     secret: str = ""
     base_url: str = ""
@@ -66,26 +72,25 @@ class RelyingParty:
             "scope": "openid profile",
             "state": state,
             "nonce": nonce,
-            "code_challenge": _challenge(verifier),
-            "code_challenge_method": "S256",
         }
+        if self.pkce:
+            query |= {"code_challenge": _challenge(verifier), "code_challenge_method": "S256"}
         return f"{self.portvakt}/oauth2/authorize?{urlencode(query)}"
 
     def finish(self, form: dict[str, str]) -> dict[str, Any]:
-        """The POST from Portvakt's page: exchange the code (client_secret_basic, PKCE) and
-        verify the ID token (JWKS signature, iss, aud, nonce)."""
+        """The POST from Portvakt's page: exchange the code (client_secret_basic and PKCE, or
+        client_secret_post without) and verify the ID token (JWKS signature, iss, aud, nonce)."""
         self.received.append(form)
         nonce, verifier = self.pending.pop(form.get("state", ""), ("", ""))
-        answer = httpx.post(
-            f"{self.portvakt}/oauth2/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": form["code"],
-                "redirect_uri": self.callback,
-                "code_verifier": verifier,
-            },
-            auth=(self.client_id, self.secret),
-        )
+        data = {"grant_type": "authorization_code", "code": form["code"]}
+        data["redirect_uri"] = self.callback
+        if self.pkce:
+            auth: tuple[str, str] | None = (self.client_id, self.secret)
+            data["code_verifier"] = verifier
+        else:
+            auth = None
+            data |= {"client_id": self.client_id, "client_secret": self.secret}
+        answer = httpx.post(f"{self.portvakt}/oauth2/token", data=data, auth=auth)
         assert answer.status_code == 200, answer.text
         keyset = KeySet.import_key_set(httpx.get(f"{self.portvakt}/oauth2/jwks").json())
         token = answer.json()["id_token"]
@@ -147,7 +152,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("form-post-server")
     env = _server_env(data_dir) | {"PORTVAKT_ENROLLMENT_DEADLINE": "2099-01-01"}
     rows = "username,display_name,password,totp_secret\n" + "".join(
-        f"{p.username},{p.display_name},{p.password},{seed}\n" for p, seed in PEOPLE.values()
+        f"{p.username},{p.display_name},{p.password},{SEEDS[case]}\n" for case, p in PEOPLE.items()
     )
     (data_dir / "people.csv").write_text(rows)
     _cli(data_dir, env, "user", "import", str(data_dir / "people.csv"))
@@ -169,13 +174,22 @@ def _cli(data_dir: Path, env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+@pytest.fixture(params=list(PEOPLE))
+def case(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def relying_party(server: LiveServer) -> Iterator[RelyingParty]:
-    rp = RelyingParty(server.base_url, name=f"Learning platform {secrets.token_hex(3)}")
+def relying_party(server: LiveServer, case: str) -> Iterator[RelyingParty]:
+    name = f"Learning platform {secrets.token_hex(3)}"
+    rp = RelyingParty(server.base_url, name=name, pkce=case != "moodle")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rp))
     rp.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
     env = _server_env(server.data_dir)
-    add = ("client", "add", rp.name, "--redirect-uri", rp.callback, "--json")
+    add = ["client", "add", rp.name, "--redirect-uri", rp.callback, "--json"]
+    if not rp.pkce:
+        add.append("--allow-without-pkce")
     created = json.loads(_cli(server.data_dir, env, *add))
     rp.client_id, rp.secret = created["client_id"], created["client_secret"]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -188,11 +202,10 @@ def relying_party(server: LiveServer) -> Iterator[RelyingParty]:
         thread.join(timeout=5)
 
 
-@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
 def test_form_post_sign_in_reaches_the_app_and_is_exchanged(
-    browser: Browser, server: LiveServer, relying_party: RelyingParty, javascript: bool
+    browser: Browser, server: LiveServer, relying_party: RelyingParty, case: str
 ) -> None:
-    person, seed = PEOPLE[javascript]
+    person, seed, javascript = PEOPLE[case], SEEDS[case], case != "no-script"
     context = browser.new_context(locale="en-US", java_script_enabled=javascript)
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -162,9 +162,19 @@ def test_moodle_signs_in_through_the_pages_with_form_post(
     assert page.request.url.path == "/signin"
     fields = posted(oauth.sign_in(client, clock, secret), moodle)
     assert fields["state"] == moodle.state and fields["code"]
-    assert stored_grant_nonce(client) == moodle.nonce
+    answer = exchange_without_verifier(client, moodle, fields["code"])
+    assert answer.status_code == 200, answer.text
+    claims = oauth.verify_id_token(client, moodle, answer.json()["id_token"], clock)
+    assert claims["nonce"] == moodle.nonce and claims["acr"] == "urn:portvakt:acr:mfa"
 
 
-def stored_grant_nonce(client: TestClient) -> str | None:
-    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    return stored_grant(runtime).nonce
+def test_a_code_issued_without_pkce_is_exchanged_without_a_verifier(
+    runtime: Runtime, client: TestClient, clock: FakeClock, moodle: App, alice: UserRef
+) -> None:
+    helpers.open_session(runtime, client, alice)
+    code = oauth.at_app(ask(client, moodle, **NO_PKCE), moodle)["code"]
+    answer = exchange_without_verifier(client, moodle, code)
+    assert answer.status_code == 200, answer.text
+    claims = oauth.verify_id_token(client, moodle, answer.json()["id_token"], clock)
+    assert claims["nonce"] == moodle.nonce
+    helpers.token_error(exchange_without_verifier(client, moodle, code), "invalid_grant")
