@@ -285,12 +285,17 @@ def delete(core: Core, ctx: Context, name_or_id: str) -> None:
             record(s, ctx, Event.CLIENT_DELETED, details={"client": client.name})
 
 
+def failure_key(ctx: Context) -> str:
+    """The rate counter of failed client logins from the caller's address (every endpoint)."""
+    return f"oidc-client-ip:{ctx.ip}"
+
+
 def authenticate(core: Core, ctx: Context, client_id: str | None, secret: str | None) -> ClientView:
     """The calling client, by client_secret_basic/post, or by client_id alone for a public
     client; anything else is ``invalid_client``. Failed client logins count against the
     caller's address (``code_failures_per_ip`` per window; then 429) and are audited. One read
     answers a good request."""
-    key = f"oidc-client-ip:{ctx.ip}"
+    key = failure_key(ctx)
     window = ctx.settings.rate_window_seconds
     with core.store.read() as s:
         failures, _ = ratelimit.current(s, key, now=ctx.now(), window=window)

@@ -122,7 +122,7 @@ def authenticate(s: Session, ctx: Context, caller: Caller, digest: str) -> Clien
     (``digest``), or by ``client_id`` alone for a public client. Failed client logins count
     against the caller's address, the budget ``clients.authenticate`` keeps for introspection
     and revocation (``code_failures_per_ip`` per window; then 429), and are audited."""
-    key = f"oidc-client-ip:{ctx.ip}"
+    key = clients.failure_key(ctx)
     settings, now = ctx.settings, ctx.now()
     client_id = caller.client_id if caller.client_id else None
     if client_id is not None and len(client_id) > MAX_CLIENT_ID:
