@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime, build
-from portvakt.core.oidc import clients
+from portvakt.core.oidc import clients, redirects
 from portvakt.errors import Invalid
 from portvakt.settings import Settings
 from portvakt.web.app import create_app
@@ -300,7 +300,7 @@ def test_confidential_client_loopback_port_is_exact(
     ],
 )
 def test_check_redirect_uri_accepts(uri: str) -> None:
-    assert clients.check_redirect_uri(uri) == uri
+    assert redirects.check_redirect_uri(uri) == uri
 
 
 @pytest.mark.parametrize(
@@ -332,7 +332,7 @@ def test_check_redirect_uri_accepts(uri: str) -> None:
 )
 def test_check_redirect_uri_refuses(uri: str, code: str) -> None:
     with pytest.raises(Invalid) as refused:
-        clients.check_redirect_uri(uri)
+        redirects.check_redirect_uri(uri)
     assert refused.value.code == code
 
 

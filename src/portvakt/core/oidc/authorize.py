@@ -21,7 +21,7 @@ from sqlalchemy import select
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
-from portvakt.core.oidc import checks, clients
+from portvakt.core.oidc import checks, clients, redirects
 from portvakt.core.oidc.clients import ClientView
 from portvakt.core.oidc.errors import OAuthError, PageError
 from portvakt.core.oidc.levels import Level, reachable, session_amr, session_level
@@ -126,7 +126,7 @@ def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> Auth
     redirect_uri = one("redirect_uri")
     if not redirect_uri:
         raise PageError("redirect_uri_missing")
-    if not clients.redirect_allowed(client, redirect_uri):
+    if not redirects.allowed(client, redirect_uri):
         raise PageError("redirect_uri_mismatch")
     state_values = params.get("state") or []
     state = state_values[0] if len(state_values) == 1 and len(state_values[0]) <= 2048 else None

@@ -2,9 +2,7 @@
 
 A confidential client's secret is 256 random bits, shown once and stored as a keyed hash
 (purpose ``oidc-client``); a keyed hash rather than argon2 because the secret is random, not
-chosen by a person, so it cannot be guessed, only stolen. Redirect URIs are compared as exact
-strings (OAuth 2.0 Security BCP 4.1.1); only a public (native) app's loopback redirect may use
-any port (RFC 8252 §7.3).
+chosen by a person, so it cannot be guessed, only stolen. Redirect URIs: ``redirects``.
 
 PKCE (S256) is required of every app, except a confidential one registered with
 ``allow_without_pkce`` (for apps that cannot send it, such as Moodle's auth_oidc): it must
@@ -17,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +25,7 @@ from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.oidc.errors import OAuthError
 from portvakt.core.oidc.levels import Level
+from portvakt.core.oidc.redirects import check_redirect_uri
 from portvakt.crypto import compare, random
 from portvakt.errors import Conflict, Invalid, NotFound
 from portvakt.store.models import OidcClient
@@ -37,10 +35,7 @@ DEFAULT_SCOPES = ("openid", "profile", "email", "phone")
 USER_GRANTS = ("authorization_code", "refresh_token")
 ALGS = ("ES256", "RS256")
 SECRET_PREFIX = "pvs_"
-MAX_URI = 2048
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
-_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,65 +99,6 @@ def view(row: OidcClient) -> ClientView:
         secret_rotated_at=row.secret_rotated_at,
         allow_without_pkce=bool(row.allow_without_pkce),
     )
-
-
-def check_redirect_uri(uri: str) -> str:
-    """A redirect URI an app may register: absolute, no fragment, no user info, no wildcard;
-    https, or http on a loopback host, or a private-use scheme (``com.example.app:/cb``)."""
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise Invalid("invalid_redirect_uri") from exc
-    scheme = parts.scheme
-    bad = (
-        not uri
-        or len(uri) > MAX_URI
-        or uri != uri.strip()
-        or any(c.isspace() or ord(c) < 32 for c in uri)
-        or "*" in uri
-        or "#" in uri
-        or "@" in parts.netloc
-        or _SCHEME.fullmatch(scheme) is None
-    )
-    if bad:
-        raise Invalid("invalid_redirect_uri")
-    if scheme in {"http", "https"}:
-        if not parts.hostname:
-            raise Invalid("invalid_redirect_uri")
-        if scheme == "http" and parts.hostname not in LOOPBACK:
-            raise Invalid("redirect_uri_not_https")
-    elif scheme in {"javascript", "data", "file", "vbscript"} or "." not in scheme:
-        raise Invalid("invalid_redirect_uri")  # private-use schemes are reverse domain names
-    return uri
-
-
-def redirect_allowed(client: ClientView, given: str) -> bool:
-    """Exact string match; for a public client's loopback redirect, any port (RFC 8252)."""
-    if any(compare.equal(given, uri) for uri in client.redirect_uris):
-        return True
-    if not client.public:
-        return False
-    shape = _loopback_shape(given)
-    return shape is not None and any(_loopback_shape(u) == shape for u in client.redirect_uris)
-
-
-def _loopback_shape(uri: str) -> tuple[str, str, str, str] | None:
-    """``uri`` without its port, if it is an http loopback URI, else None. The scheme is
-    compared as written (``urlsplit`` lowercases it): only the port may differ."""
-    try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError:
-        return None
-    if not uri.startswith("http://") or parts.hostname not in LOOPBACK or parts.fragment:
-        return None
-    host = parts.netloc[: -len(f":{port}")] if port is not None else parts.netloc
-    if "@" in host or uri.count(parts.netloc) != 1:
-        return None
-    if uri != f"http://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else ""):
-        return None  # an empty "?" or "#" is a different URI too
-    return (parts.scheme, host, parts.path, parts.query)
 
 
 def _check(new: NewClient) -> None:

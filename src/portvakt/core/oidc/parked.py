@@ -10,7 +10,7 @@ from sqlalchemy import delete
 
 from portvakt.context import Context
 from portvakt.core.base import Core
-from portvakt.core.oidc import clients
+from portvakt.core.oidc import clients, redirects
 from portvakt.core.oidc.authorize import AuthRequest
 from portvakt.core.oidc.errors import PageError
 from portvakt.core.oidc.levels import Level
@@ -48,7 +48,7 @@ def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
             raise PageError("authorization_expired")
         client_pk, p = row.client_pk, dict(row.params)
     client = clients.by_pk(core, client_pk)
-    if client is None or not clients.redirect_allowed(client, p["redirect_uri"]):
+    if client is None or not redirects.allowed(client, p["redirect_uri"]):
         raise PageError("authorization_expired")
     fresh_after = p.get("fresh_after")
     return AuthRequest(
