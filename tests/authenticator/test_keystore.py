@@ -147,7 +147,8 @@ def test_altered_ciphertext_reads_as_wrong_pin(home: Path, totp_account: OtpAcco
     store = Keystore(home)
     store.set_pin(Vault(accounts=[totp_account]), "2468")
     document = json.loads(store.path.read_text())
-    document["ciphertext"] = "A" + document["ciphertext"][1:]
+    first = document["ciphertext"][0]
+    document["ciphertext"] = ("B" if first == "A" else "A") + document["ciphertext"][1:]  # changed
     store.path.write_text(json.dumps(document))
     with pytest.raises(KeystoreError) as caught:
         store.load("2468")
