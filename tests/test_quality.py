@@ -63,3 +63,28 @@ def test_modules_stay_within_the_size_budget() -> None:
         and str(path.relative_to(ROOT)) not in allowed
     ]
     assert too_long == []
+
+
+def test_installed_packages_match_the_constraints_file() -> None:
+    """The suite's verdict must not depend on what pip resolved on the day (issue 9, part 0):
+    the README's test command installs under constraints.txt, and a venv that drifted from it
+    is named here, instead of surfacing as a puzzling lint or typing failure."""
+    from importlib import metadata
+
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pinned[_canonical(name)] = version
+    drifted = []
+    for dist in metadata.distributions():
+        name = _canonical(dist.metadata["Name"])
+        if name in pinned and pinned[name] != dist.version:
+            drifted.append(f"{name} {dist.version} (constraints.txt: {pinned[name]})")
+    assert not drifted, "installed without -c constraints.txt? " + ", ".join(sorted(drifted))
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
