@@ -19,6 +19,9 @@ def test_readme_states_the_two_setup_commands_that_ci_runs() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci/run").read_text()
     serve = "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/portvakt serve"
-    test = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
+    test = (
+        "python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e '.[test]' "
+        "&& .venv/bin/pytest"
+    )
     assert serve in readme and test in readme
     assert test in ci
