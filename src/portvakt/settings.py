@@ -6,14 +6,16 @@ it exists. Keys in the file are the field names below (``remember_device_days = 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -98,10 +100,30 @@ class Settings(BaseSettings):
     code_failures_per_ip: int = Field(100, ge=10)
     rate_window_seconds: int = Field(900, ge=60)
 
+    # Reverse proxies
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Addresses or networks whose X-Forwarded-For and X-Forwarded-Proto are "
+        "believed; none by default",
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        """An environment variable holds a comma-separated list; a TOML file an array."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(proxy_entry(entry) for entry in value))
 
     @classmethod
     def settings_customise_sources(
@@ -133,6 +155,19 @@ class Settings(BaseSettings):
             shown[name] = value
         shown["database"] = _mask_url(self.db_url)
         return shown
+
+
+def proxy_entry(text: str) -> str:
+    """One ``trusted_proxies`` entry in its normal form: an IP address (``127.0.0.1``,
+    ``::1``) or a network (``10.0.0.0/8``). Anything else, ``*`` included, is refused."""
+    try:
+        if "/" in text:
+            return str(ipaddress.ip_network(text.strip(), strict=True))
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError as exc:
+        raise ValueError(
+            f"{text!r} is not an IP address or network such as 127.0.0.1 or 10.0.0.0/8 ({exc})"
+        ) from exc
 
 
 def _mask_url(url: str) -> str:

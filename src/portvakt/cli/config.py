@@ -16,7 +16,14 @@ def show(as_json: JsonOption = False) -> None:
     if as_json:
         emit_json(shown)
         return
-    unset = _("(not set)")
-    rows = [(name, unset if value is None else str(value)) for name, value in shown.items()]
+    rows = [(name, _text(value)) for name, value in shown.items()]
     for line in table(rows):
         typer.echo(line)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return _("(not set)")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or _("(none)")
+    return str(value)

@@ -65,14 +65,36 @@ def serve(
                 ),
                 err=True,
             )
+        _note_proxies(rt.settings)
+        proxies = list(rt.settings.trusted_proxies)
         uvicorn.run(
             create_app(rt),
             host=bind_host,
             port=bind_port,
-            proxy_headers=True,
+            proxy_headers=bool(proxies),  # without it uvicorn believes any loopback peer
+            forwarded_allow_ips=proxies or None,
             server_header=False,
             log_level=log_level.value,
             timeout_graceful_shutdown=graceful_timeout,
+        )
+
+
+def _note_proxies(settings: Settings) -> None:
+    """Say whose forwarded headers count, or warn when an https address is served without a
+    trusted proxy (the proxy's X-Forwarded-Proto is then ignored, and forms are refused)."""
+    if settings.trusted_proxies:
+        typer.echo(
+            _("X-Forwarded-For and X-Forwarded-Proto are believed from: %(proxies)s")
+            % {"proxies": ", ".join(settings.trusted_proxies)}
+        )
+    elif (settings.public_url or "").startswith("https://"):
+        typer.echo(
+            _(
+                "Note: public_url is https but no trusted_proxies are set, so headers from a "
+                "TLS proxy in front are ignored. Set PORTVAKT_TRUSTED_PROXIES to the proxy's "
+                "address (such as 127.0.0.1)."
+            ),
+            err=True,
         )
 
 

@@ -53,3 +53,26 @@ def test_invalid_setting_is_one_line_and_exit_2(cli: Cli, monkeypatch: pytest.Mo
     assert result.stderr.startswith("Error: invalid configuration: ")
     assert "port" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_show_lists_the_trusted_proxies(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "trusted_proxies                (none)" in cli.ok("config", "show").stdout
+    assert cli.json("config", "show")["trusted_proxies"] == []
+    monkeypatch.setenv("PORTVAKT_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")
+
+    assert "trusted_proxies                127.0.0.1, 10.0.0.0/8" in cli.ok("config", "show").stdout
+    assert cli.json("config", "show")["trusted_proxies"] == ["127.0.0.1", "10.0.0.0/8"]
+
+
+@pytest.mark.parametrize("entry", ["*", "nginx", "10.0.0.1/8", "127.0.0.1:8080"])
+def test_a_malformed_trusted_proxy_is_one_line_and_exit_2(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    monkeypatch.setenv("PORTVAKT_TRUSTED_PROXIES", f"127.0.0.1,{entry}")
+
+    for command in (("config", "show"), ("serve",)):
+        result = cli(*command)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("Error: invalid configuration: ")
+        assert "trusted_proxies" in result.stderr and repr(entry) in result.stderr
+        assert len(result.stderr.splitlines()) == 1

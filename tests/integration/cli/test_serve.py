@@ -45,3 +45,35 @@ def test_serve_warns_when_apps_exist_without_a_public_url(
     cli.ok("client", "add", "Mail", "--redirect-uri", "https://mail.example.org/cb")
     warned = cli.ok("serve", "--port", "8123")
     assert "public_url is not set" in warned.output and len(started) == 2
+
+
+def test_serve_trusts_forwarded_headers_only_from_trusted_proxies(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's own default believes X-Forwarded-For from any loopback peer; serve turns the
+    headers off unless trusted_proxies names the proxy (tests/e2e/test_proxy_headers.py runs
+    the real server)."""
+    import uvicorn
+
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.append(options))
+    plain = cli.ok("serve")
+    assert started[-1]["proxy_headers"] is False and not started[-1]["forwarded_allow_ips"]
+    assert "X-Forwarded" not in plain.output
+    monkeypatch.setenv("PORTVAKT_TRUSTED_PROXIES", "127.0.0.1,10.1.0.0/16")
+    proxied = cli.ok("serve")
+    assert started[-1]["proxy_headers"] is True
+    assert started[-1]["forwarded_allow_ips"] == ["127.0.0.1", "10.1.0.0/16"]
+    assert "believed from: 127.0.0.1, 10.1.0.0/16" in proxied.stdout
+
+
+def test_serve_warns_when_an_https_address_has_no_trusted_proxy(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    monkeypatch.setenv("PORTVAKT_PUBLIC_URL", "https://mfa.example.org")
+    assert "PORTVAKT_TRUSTED_PROXIES" in cli.ok("serve").stderr
+    monkeypatch.setenv("PORTVAKT_TRUSTED_PROXIES", "127.0.0.1")
+    assert "PORTVAKT_TRUSTED_PROXIES" not in cli.ok("serve").stderr

@@ -61,3 +61,23 @@ def test_masked_hides_secrets_and_database_password(tmp_path: Path) -> None:
     assert "hunter2" not in text and "c2VjcmV0" not in text
     assert shown["secret_key"] == "********"
     assert shown["database"] == "postgresql+psycopg://pv:***@db/pv"
+
+
+def test_trusted_proxies_come_from_a_toml_array_or_a_comma_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings(data_dir=tmp_path).trusted_proxies == ()
+    config = tmp_path / "portvakt.toml"
+    config.write_text('trusted_proxies = ["127.0.0.1", "fd00::/8", "::1"]\n')
+    monkeypatch.setenv("PORTVAKT_CONFIG", str(config))
+    assert Settings().trusted_proxies == ("127.0.0.1", "fd00::/8", "::1")
+    monkeypatch.setenv("PORTVAKT_TRUSTED_PROXIES", " 10.0.0.0/8 ,127.0.0.1,, 127.0.0.1")
+    assert Settings().trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
+
+
+@pytest.mark.parametrize("entry", ["*", "proxy.internal", "10.0.0.1/8", "300.1.1.1", "::1]"])
+def test_a_trusted_proxy_that_is_no_address_or_network_is_refused(
+    tmp_path: Path, entry: str
+) -> None:
+    with pytest.raises(ValidationError, match="is not an IP address or network"):
+        Settings(data_dir=tmp_path, trusted_proxies=f"127.0.0.1,{entry}")
