@@ -126,20 +126,42 @@ def revoke_all(session: Session, user_id: int, ctx: Context) -> None:
     _revoke_grants(session, ctx, OidcGrant.user_id == user_id)
 
 
-def replace(core: Core, old_token: str | None, new_token: str) -> None:
-    """A new sign-in in the same browser replaces its session: the old one ends, and apps'
-    grants from it move to the new one, so signing out later ends them too."""
+def replace(core: Core, ctx: Context, old_token: str | None, new_token: str) -> None:
+    """A new sign-in in the same browser replaces its session, and the old one ends. Apps'
+    grants from it move to the new session only when the same person signed in again, so
+    signing out later ends them too. Another person's grants end with their session, as
+    ``end`` would end them, audited for that person."""
     if not old_token or len(old_token) > 100:
         return
     old, new = sha256_hex(old_token), sha256_hex(new_token)
     with core.store.write() as s:
+        previous = s.get(WebSession, old)
+        current = s.get(WebSession, new)
+        owner = current.user_id if current is not None else None
         s.execute(delete(WebSession).where(WebSession.id == old))
-        s.execute(
-            update(OidcGrant)
-            .where(OidcGrant.session_id == old)
-            .values(session_id=new)
-            .execution_options(synchronize_session=False)
-        )
+        if owner is not None:
+            s.execute(
+                update(OidcGrant)
+                .where(OidcGrant.session_id == old, OidcGrant.user_id == owner)
+                .values(session_id=new)
+                .execution_options(synchronize_session=False)
+            )
+        others = _live_grant_owners(s, OidcGrant.session_id == old)
+        _revoke_grants(s, ctx, OidcGrant.session_id == old)
+        if previous is not None and previous.user_id != owner:
+            others.setdefault(previous.user_id, 0)
+        for user_id, count in others.items():
+            details = {"reason": "another_signin", "grants_revoked": count}
+            record(s, ctx, Event.SIGNOUT, user_id=user_id, details=details)
+
+
+def _live_grant_owners(session: Session, where: ColumnElement[bool]) -> dict[int | None, int]:
+    """How many live grants ``where`` selects, per person."""
+    owners: dict[int | None, int] = {}
+    live = select(OidcGrant.user_id).where(where, OidcGrant.revoked_at.is_(None))
+    for user_id in session.scalars(live):
+        owners[user_id] = owners.get(user_id, 0) + 1
+    return owners
 
 
 def _revoke_grants(session: Session, ctx: Context, where: ColumnElement[bool]) -> None:

@@ -33,7 +33,7 @@ def after_progress(w: Web, progress: signin.Progress) -> Response:
     if progress.signin_token:
         cookies.write(w.request, response, cookies.SIGNIN, progress.signin_token)
     if progress.session_token:
-        core_sessions.replace(w.rt.core, w.cookie(cookies.SESSION), progress.session_token)
+        core_sessions.replace(w.rt.core, w.ctx, w.cookie(cookies.SESSION), progress.session_token)
         cookies.clear(w.request, response, cookies.SIGNIN)
         cookies.write(w.request, response, cookies.SESSION, progress.session_token)
     if progress.device_token:
