@@ -29,7 +29,10 @@ CLAIMS = [
 
 @router.get("/.well-known/openid-configuration")
 def discovery(request: Request) -> JSONResponse:
-    _, ctx = common.context(request)
+    """Cacheable for an hour when ``public_url`` names the issuer; without it every URL here
+    follows the request's Host (and scheme), so the answer is never stored: a cache must not
+    hand one name's metadata to a request for another."""
+    rt, ctx = common.context(request)
     base = ctx.base_url
     body: dict[str, Any] = {
         "issuer": base,
@@ -59,7 +62,8 @@ def discovery(request: Request) -> JSONResponse:
         "request_uri_parameter_supported": False,
         "ui_locales_supported": ["en", "nb"],
     }
-    return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+    cache = {"Cache-Control": "public, max-age=3600"} if rt.settings.public_url else common.NO_STORE
+    return JSONResponse(body, headers=cache)
 
 
 @router.get("/oauth2/jwks")
