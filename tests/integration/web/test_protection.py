@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -93,6 +96,16 @@ def test_security_headers_on_pages(client: TestClient) -> None:
     assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert "<script" not in answer.text and " style=" not in answer.text
+
+
+def test_referrer_policy_is_what_the_security_docs_say(client: TestClient) -> None:
+    """docs/security.md states the Referrer-Policy pages send; it must be the real one. It is
+    ``same-origin``: nothing goes to other sites, and our own forms keep a real ``Origin``
+    for the CSRF check (under ``no-referrer`` browsers send ``Origin: null``)."""
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "security.md").read_text()
+    stated = re.findall(r"`Referrer-Policy: ([a-z-]+)`", docs)
+    sent = {client.get(path).headers["referrer-policy"] for path in ("/signin", "/healthz")}
+    assert stated == ["same-origin"] and sent == {"same-origin"}
 
 
 def test_session_cookie_attributes(client: TestClient, alice: UserRef, clock: FakeClock) -> None:
