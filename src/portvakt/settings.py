@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     factor_hard_limit: int = Field(100, ge=10, le=100)
     password_failures_per_account: int = Field(10, ge=3)
     password_attempts_per_ip: int = Field(50, ge=5)
+    password_delay_max_seconds: int = Field(30, ge=0, le=300)
     code_failures_per_ip: int = Field(100, ge=10)
     rate_window_seconds: int = Field(900, ge=60)
 

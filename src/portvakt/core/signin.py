@@ -7,14 +7,15 @@ brand-new session (a new id: SES-02).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import ratelimit, sessions
+from portvakt.core import passwordbudget, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.factor import check_code
@@ -22,7 +23,7 @@ from portvakt.crypto import hashing, random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.directory.base import PasswordCheck, normalise_username
 from portvakt.domain import SignInStage, UserRef
-from portvakt.errors import Denied, Invalid, NotFound, Throttled
+from portvakt.errors import Denied, Invalid, NotFound
 from portvakt.policy.engine import Decision, PolicyInput, decide
 from portvakt.store.models import SignIn
 from portvakt.store.repos import credentials, users
@@ -36,6 +37,7 @@ class Progress:
     signin_token: str | None = None  # cookie for the sign-in in progress
     session_token: str | None = None  # cookie for the new session once DONE
     device_token: str | None = None  # cookie for a newly remembered device
+    wait: float = 0.0  # seconds the door holds the answer (the per-name delay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +49,29 @@ class PendingSignIn:
     pending_credential_id: int | None
 
 
+class WrongPassword(Denied):
+    """``Denied(invalid_credentials)`` whose answer must wait ``wait`` seconds first (the
+    per-name delay and the failure floor: ``core.passwordbudget``)."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(INVALID_CREDENTIALS)
+        self.wait = max(0.0, wait)
+
+
 def submit_password(
     core: Core, ctx: Context, *, username: str, password: str, device_token: str | None
 ) -> Progress:
     """Step 1. Unknown user, wrong password and disabled account all give the same
-    ``Denied(invalid_credentials)`` in about the same time (RL-06)."""
+    ``WrongPassword`` after about the same time (RL-06); over a budget, ``Throttled``
+    before the password is checked (RL-05). ``Progress.wait`` says how long the door must
+    hold the answer (the per-name delay)."""
     try:
         name = normalise_username(username)
     except Invalid:
         name = ""  # can never exist: spend the hash time, never query the directory
     account = name or username[:256]
-    _check_password_budget(core, ctx, account)
+    admission = passwordbudget.admit(core, ctx, account, device_token)
+    started = time.perf_counter()
     if name:
         found = core.directory.authenticate(name, password)
     else:
@@ -65,7 +79,7 @@ def submit_password(
         found = PasswordCheck(user=None, ok=False)
     if not found.ok or found.user is None or found.user.disabled:
         with core.store.write() as s:
-            ratelimit.hit(s, _account_key(account), now=ctx.now(), window=_window(ctx))
+            passwordbudget.failed(s, ctx, admission)
             reason = "disabled" if found.ok else "wrong_password_or_unknown"
             user_id = found.user.id if found.user is not None else None
             record(
@@ -76,10 +90,11 @@ def submit_password(
                 user_id=user_id,
                 details={"reason": reason},
             )
-        raise Denied(INVALID_CREDENTIALS)
+        spent = time.perf_counter() - started
+        raise WrongPassword(max(admission.wait, passwordbudget.failure_floor(core) - spent))
     user = found.user
     with core.store.write() as s:
-        ratelimit.reset(s, _account_key(account))
+        passwordbudget.succeeded(s, admission)
         row = users.by_id(s, user.id)
         if found.new_hash is not None and row is not None:
             row.password_hash = found.new_hash
@@ -87,11 +102,13 @@ def submit_password(
         decision = _decide(core, ctx, s, user.id, remembered=remembered)
         record(s, ctx, Event.SIGNIN_PASSWORD_OK, user_id=user.id)
         if decision.enrollment_required:
-            return _pending(s, ctx, user.id, SignInStage.ACTIVATION)
-        if decision.factor_required:
-            return _pending(s, ctx, user.id, SignInStage.FACTOR)
-        method = "remembered_device" if remembered else "password"
-        return _finish(s, ctx, user.id, method=method, factor=False, remembered=remembered)
+            progress = _pending(s, ctx, user.id, SignInStage.ACTIVATION)
+        elif decision.factor_required:
+            progress = _pending(s, ctx, user.id, SignInStage.FACTOR)
+        else:
+            method = "remembered_device" if remembered else "password"
+            progress = _finish(s, ctx, user.id, method=method, factor=False, remembered=remembered)
+    return replace(progress, wait=admission.wait)
 
 
 def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
@@ -223,40 +240,3 @@ def _finish(
     )
     record(s, ctx, Event.SIGNIN_SUCCEEDED, user_id=user_id, method=method)
     return Progress(SignInStage.DONE, session_token=token)
-
-
-def _account_key(name: str) -> str:
-    return f"pw-user:{sha256_hex(name)}"
-
-
-def _window(ctx: Context) -> int:
-    return ctx.settings.rate_window_seconds
-
-
-def _check_password_budget(core: Core, ctx: Context, name: str) -> None:
-    """Per-IP attempts and per-account-name failures (whether or not the name exists: RL-05,
-    RL-06). Over budget → ``Throttled`` before the password is even checked."""
-    settings = ctx.settings
-    with core.store.write() as s:
-        ip_count = ratelimit.hit(s, f"pw-ip:{ctx.ip}", now=ctx.now(), window=_window(ctx))
-        account, started = ratelimit.current(
-            s, _account_key(name), now=ctx.now(), window=_window(ctx)
-        )
-        if ip_count > settings.password_attempts_per_ip or account >= (
-            settings.password_failures_per_account
-        ):
-            record(
-                s,
-                ctx,
-                Event.SIGNIN_THROTTLED,
-                outcome="failure",
-                details={
-                    "scope": "ip" if ip_count > settings.password_attempts_per_ip else "account"
-                },
-            )
-            throttled = True
-        else:
-            throttled = False
-    if throttled:
-        retry = int((started + timedelta(seconds=_window(ctx)) - ctx.now()).total_seconds())
-        raise Throttled("rate_limited", retry_after=retry)

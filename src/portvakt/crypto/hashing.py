@@ -4,10 +4,11 @@ upgraded to argon2id at the next successful sign-in."""
 from __future__ import annotations
 
 import hashlib
+import time
 from functools import lru_cache
 
 import bcrypt
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
@@ -65,16 +66,65 @@ def needs_rehash(stored: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
+    """A hash of the default scheme and cost, for work that must cost what a real check does."""
     return _HASHER.hash("portvakt-dummy-password")
 
 
 def burn_password_check(password: str) -> None:
     """Spend the same time as a real check, for unknown users (RL-06: no timing oracle)."""
-    verify_password(_dummy_hash(), password)
+    verify_password(dummy_hash(), password)
 
 
 def sha256_hex(value: str | bytes) -> str:
     """Plain SHA-256, for 256-bit random tokens (session ids) where a keyed hash adds nothing."""
     data = value.encode() if isinstance(value, str) else value
     return hashlib.sha256(data).hexdigest()
+
+
+def scheme_of(stored: str) -> str:
+    """The scheme and cost part of a stored hash (``$2b$12`` or ``$argon2id$v=19$m=…,t=…,p=…``):
+    hashes with the same scheme cost the same to verify."""
+    if stored.startswith(BCRYPT_PREFIXES):
+        return stored[:6]
+    if stored.startswith(("$argon2id$", "$argon2i$")):
+        return "$".join(stored.split("$")[:4])
+    return ""
+
+
+@lru_cache(maxsize=32)
+def verify_seconds(scheme: str) -> float:
+    """What verifying a password against a hash of ``scheme`` costs on this machine (the
+    median of three checks of a throw-away hash of that scheme; measured once per process).
+    RL-06: a failure for an unknown name is made to cost what the slowest scheme costs."""
+    scale = 1.0
+    if scheme.startswith(BCRYPT_PREFIXES) and scheme[4:6].isdigit() and int(scheme[4:6]) > 14:
+        scale = 2.0 ** (int(scheme[4:6]) - 14)  # measure cost 14, scale: cost 20 takes minutes
+        scheme = scheme[:4] + "14"
+    sample = _sample_hash(scheme)
+    if sample is None:
+        return 0.0
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        verify_password(sample, "portvakt-timing-probe")
+        times.append(time.perf_counter() - started)
+    return sorted(times)[1] * scale
+
+
+def _sample_hash(scheme: str) -> str | None:
+    if scheme.startswith(BCRYPT_PREFIXES):
+        try:
+            rounds = int(scheme[4:6])
+        except ValueError:
+            return None
+        if not 4 <= rounds <= 31:
+            return None
+        return bcrypt.hashpw(b"portvakt-timing", bcrypt.gensalt(rounds=rounds)).decode()
+    if scheme.startswith(("$argon2id$", "$argon2i$")):
+        try:
+            params = extract_parameters(scheme + "$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo")
+        except (InvalidHashError, ValueError):
+            return None
+        return PasswordHasher.from_parameters(params).hash("portvakt-timing")
+    return None

@@ -48,3 +48,11 @@ def existing_usernames(session: Session, names: list[str]) -> set[str]:
         chunk = names[start : start + 500]
         found.update(session.scalars(select(User.username).where(User.username.in_(chunk))))
     return found
+
+
+def password_hash_samples(session: Session) -> list[str]:
+    """One stored password hash per leading seven characters (scheme and, for bcrypt, cost):
+    enough to tell which hash schemes are present, whatever the number of people."""
+    head = func.substr(User.password_hash, 1, 7)
+    query = select(func.max(User.password_hash)).where(User.password_hash.is_not(None))
+    return [row for row in session.scalars(query.group_by(head)) if row]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from portvakt.core import enrollment, signin
 from portvakt.core import sessions as core_sessions
@@ -58,21 +61,27 @@ def signin_form(w: W) -> Response:
 
 
 @router.post("/signin")
-def signin_submit(w: W, username: Username, password: Password) -> Response:
+async def signin_submit(w: W, username: Username, password: Password) -> Response:
+    """The password step runs on the thread pool; a delay it asks for (the per-name delay,
+    the failure floor: core.passwordbudget) is awaited here, holding no thread."""
     try:
-        progress = signin.submit_password(
+        progress = await run_in_threadpool(
+            signin.submit_password,
             w.rt.core,
             w.ctx,
             username=username,
             password=password,
             device_token=w.cookie(cookies.DEVICE),
         )
-    except Denied as exc:
+    except signin.WrongPassword as exc:
+        await asyncio.sleep(exc.wait)
         return w.page("signin.html", status=401, error=error_text(exc.code), username=username)
     except Throttled as exc:
         text, headers = throttle_text(w, exc)
         return w.page("signin.html", status=429, error=text, headers=headers, username=username)
-    return after_progress(w, progress)
+    if progress.wait:
+        await asyncio.sleep(progress.wait)
+    return await run_in_threadpool(after_progress, w, progress)
 
 
 @router.get("/signin/factor")
