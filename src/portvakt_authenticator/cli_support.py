@@ -18,7 +18,7 @@ from portvakt_authenticator.accounts import LookupFailed, UriError
 from portvakt_authenticator.client import ClientError
 from portvakt_authenticator.display import describe
 from portvakt_authenticator.i18n import _
-from portvakt_authenticator.keystore import Keystore, KeystoreError, Vault
+from portvakt_authenticator.keystore import MIN_PIN_LENGTH, Keystore, KeystoreError, Vault
 
 EXIT_FAILED = 1  # refused by the server, not found, nothing to do
 EXIT_INVALID = 2  # the input was wrong
@@ -131,10 +131,20 @@ def read_new_pin(pin_stdin: bool) -> str:
 
 
 def open_vault(keystore: Keystore, pin_stdin: bool) -> Vault:
-    """The accounts; asks for the PIN if the store has one (and only then)."""
-    if keystore.encrypted():
-        return keystore.load(read_pin(pin_stdin))
-    return keystore.load()
+    """The accounts; asks for the PIN if the store has one (and only then), and asks for a
+    longer one if it was set when shorter PINs were allowed."""
+    if not keystore.encrypted():
+        return keystore.load()
+    vault = keystore.load(read_pin(pin_stdin))
+    if vault.short_pin:
+        warn(
+            _(
+                "the PIN is shorter than %(length)s characters; choose a longer one with "
+                "“portvakt-authenticator pin change”"
+            )
+            % {"length": MIN_PIN_LENGTH}
+        )
+    return vault
 
 
 def read_qr(path: Path) -> str:

@@ -25,7 +25,7 @@ MESSAGES: dict[str, str] = {
     "busy": N_("another portvakt-authenticator command is changing the accounts; try again"),
     "pin_already_set": N_("a PIN is already set; use “pin change”"),
     "no_pin": N_("no PIN is set"),
-    "pin_too_short": N_("the PIN must have at least 4 characters"),
+    "pin_too_short": N_("the PIN must have at least 6 characters"),
     "pin_mismatch": N_("the two PINs differ"),
     # URIs
     "not_a_uri": N_("not an otpauth:// or portvakt://activate URI"),

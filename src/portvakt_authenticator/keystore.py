@@ -4,11 +4,16 @@
 The folder is 0700 and the file 0600; it is written to a temporary file (created 0600) and
 moved into place with ``os.replace``, so a crash leaves the old or the new file, never half.
 With a PIN the accounts are sealed with AES-256-GCM under a key derived from the PIN with
-scrypt (RFC 7914; n=2^15, r=8, p=1, 16-byte salt)::
+scrypt (RFC 7914; 16-byte salt; n=2^17, r=8, p=1 for new stores, the OWASP Password Storage
+Cheat Sheet's figures)::
 
     {"format": "portvakt-authenticator/1", "encrypted": false, "accounts": [...]}
     {"format": "portvakt-authenticator/1", "encrypted": true,
-     "kdf": {"name": "scrypt", "salt": …, "n": 32768, "r": 8, "p": 1}, "nonce": …, "ciphertext": …}
+     "kdf": {"name": "scrypt", "salt": …, "n": 131072, "r": 8, "p": 1}, "nonce": …, "ciphertext": …}
+
+The cost is read from the file: a store with a lower one (n=2^15 before issue 9) opens, and is
+sealed at today's cost under a new salt when next written. A PIN has at least 6 characters; one
+made shorter before still opens, flagged (``Vault.short_pin``) so the app asks for a longer one.
 
 Opening the store with the PIN is the app's user verification (``uv`` in a push answer)."""
 
@@ -27,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -38,9 +43,22 @@ from portvakt_authenticator.accounts import Account, from_dict, to_dict
 FORMAT = "portvakt-authenticator/1"
 FILE_NAME = "accounts.json"
 HOME_VARIABLE = "PORTVAKT_AUTHENTICATOR_HOME"
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+class ScryptCost(NamedTuple):
+    """RFC 7914 §2: CPU/memory cost ``n``, block size ``r``, parallelisation ``p``."""
+
+    n: int
+    r: int
+    p: int
+
+    def weaker_than(self, other: ScryptCost) -> bool:
+        return self.n * self.r * self.p < other.n * other.r * other.p
+
+
+SCRYPT_COST = ScryptCost(n=2**17, r=8, p=1)  # new and rewritten stores (128 MiB, ~0.3 s)
 SALT_BYTES, KEY_BYTES, NONCE_BYTES = 16, 32, 12
-MIN_PIN_LENGTH = 4
+MIN_PIN_LENGTH = 6
 MAX_FILE_BYTES = 16 * 1024 * 1024
 LOCK_WAIT = 10.0  # seconds to wait for another command that is changing the accounts
 
@@ -70,7 +88,8 @@ class Vault:
     accounts: list[Account] = field(default_factory=list)
     key: bytes | None = field(default=None, repr=False)
     salt: bytes | None = field(default=None, repr=False)
-    cost: tuple[int, int, int] = (SCRYPT_N, SCRYPT_R, SCRYPT_P)  # scrypt n, r, p of the key
+    cost: ScryptCost = SCRYPT_COST  # how ``key`` was derived from the PIN and ``salt``
+    short_pin: bool = False  # opened with a PIN under MIN_PIN_LENGTH (allowed before issue 9)
 
     @property
     def encrypted(self) -> bool:
@@ -82,11 +101,9 @@ class Vault:
         return self.key is not None
 
 
-def derive_key(
-    pin: str, salt: bytes, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
-) -> bytes:
+def derive_key(pin: str, salt: bytes, cost: ScryptCost) -> bytes:
     secret = unicodedata.normalize("NFC", pin).encode()
-    return Scrypt(salt=salt, length=KEY_BYTES, n=n, r=r, p=p).derive(secret)
+    return Scrypt(salt=salt, length=KEY_BYTES, n=cost.n, r=cost.r, p=cost.p).derive(secret)
 
 
 def check_pin(pin: str) -> None:
@@ -95,9 +112,11 @@ def check_pin(pin: str) -> None:
 
 
 class Keystore:
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None, *, cost: ScryptCost | None = None) -> None:
+        """``cost``: the scrypt cost for stores this writes (default ``SCRYPT_COST``)."""
         self.home = default_home() if home is None else home
         self.path = self.home / FILE_NAME
+        self.cost = SCRYPT_COST if cost is None else cost
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -144,12 +163,12 @@ class Keystore:
             kdf = document["kdf"]
             salt, nonce = _b64d(kdf["salt"]), _b64d(document["nonce"])
             ciphertext = _b64d(document["ciphertext"])
-            n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+            cost = ScryptCost(int(kdf["n"]), int(kdf["r"]), int(kdf["p"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise KeystoreError("corrupt", "encryption header") from exc
-        if kdf.get("name") != "scrypt" or not _sane_scrypt(n, r, p) or len(nonce) != NONCE_BYTES:
+        if kdf.get("name") != "scrypt" or not _sane_scrypt(cost) or len(nonce) != NONCE_BYTES:
             raise KeystoreError("corrupt", "encryption header")
-        key = derive_key(pin, salt, n=n, r=r, p=p)
+        key = derive_key(pin, salt, cost)
         try:
             plain = AESGCM(key).decrypt(nonce, ciphertext, FORMAT.encode())
         except InvalidTag as exc:  # a wrong PIN and an altered file look the same
@@ -161,7 +180,11 @@ class Keystore:
         if not isinstance(inner, dict):
             raise KeystoreError("corrupt", "not a JSON object")
         accounts = _accounts(inner.get("accounts"))
-        return Vault(accounts=accounts, key=key, salt=salt, cost=(n, r, p))
+        short = len(pin) < MIN_PIN_LENGTH
+        if cost.weaker_than(self.cost):  # the next save seals it at today's cost
+            salt = secrets.token_bytes(SALT_BYTES)
+            key, cost = derive_key(pin, salt, self.cost), self.cost
+        return Vault(accounts=accounts, key=key, salt=salt, cost=cost, short_pin=short)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -242,7 +265,8 @@ class Keystore:
         """Encrypt under ``pin`` (set or change); the vault must be open already."""
         check_pin(pin)
         salt = secrets.token_bytes(SALT_BYTES)
-        sealed = Vault(accounts=list(vault.accounts), key=derive_key(pin, salt), salt=salt)
+        key = derive_key(pin, salt, self.cost)
+        sealed = Vault(accounts=list(vault.accounts), key=key, salt=salt, cost=self.cost)
         self.save(sealed)
         return sealed
 
@@ -261,8 +285,9 @@ def _accounts(entries: object) -> list[Account]:
         raise KeystoreError("corrupt", "an account entry") from exc
 
 
-def _sane_scrypt(n: int, r: int, p: int) -> bool:
+def _sane_scrypt(cost: ScryptCost) -> bool:
     """Refuse parameters that would make opening the file take minutes or gigabytes."""
+    n, r, p = cost
     return 2**14 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 16 and 1 <= p <= 4
 
 

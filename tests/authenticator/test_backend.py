@@ -57,7 +57,7 @@ def test_approve_with_the_pin_is_user_verified_and_a_wrong_pin_sends_nothing(
     home: Path, server: FakeServer, registered: PushAccount
 ) -> None:
     store = Keystore(home)
-    vault = store.set_pin(Vault(accounts=[registered]), "2468")
+    vault = store.set_pin(Vault(accounts=[registered]), "246813")
     server.issue(registered.device_id)
     backend = _backend(home, server, vault)
     assert backend.pin_protected
@@ -65,9 +65,9 @@ def test_approve_with_the_pin_is_user_verified_and_a_wrong_pin_sends_nothing(
     async def scenario() -> str:
         (request,) = (await backend.pending()).requests
         with pytest.raises(KeystoreError):
-            await backend.approve(request, "42", pin="1111")
+            await backend.approve(request, "42", pin="111111")
         assert server.answers == []
-        return await backend.approve(request, "42", pin="2468")
+        return await backend.approve(request, "42", pin="246813")
 
     try:
         assert asyncio.run(scenario()) == "approved"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from portvakt_authenticator import cli
 from portvakt_authenticator.keystore import Keystore
-from tests.authenticator.conftest import RFC_SEED, TOTP_URI
+from tests.authenticator.conftest import RFC_SEED, TOTP_URI, legacy_store
 
 HOTP_URI = f"otpauth://hotp/Corp:carol?secret={RFC_SEED}&counter=0"
 
@@ -146,38 +146,60 @@ def test_remove_unknown_and_ambiguous_accounts(run: Cli) -> None:
 
 def test_pin_set_change_remove_with_pin_stdin(run: Cli) -> None:
     run.ok("add", TOTP_URI)
-    run.ok("pin", "set", "--pin-stdin", input="2468\n")
+    run.ok("pin", "set", "--pin-stdin", input="246813\n")
     assert Keystore().encrypted()
     locked = run("list")  # no terminal here, and no PIN given
     assert locked.exit_code == 2 and "--pin-stdin" in locked.stderr
-    wrong = run("list", "--pin-stdin", input="1357\n")
+    wrong = run("list", "--pin-stdin", input="135791\n")
     assert (wrong.exit_code, wrong.stderr) == (
         2,
         "Error: wrong PIN (or the accounts file was altered)\n",
     )
-    assert len(run.json("list", "--pin-stdin", input="2468\n")["accounts"]) == 1
-    run.ok("add", HOTP_URI, "--pin-stdin", input="2468\n")
-    run.ok("pin", "change", "--pin-stdin", input="2468\n97531\n")
-    assert len(run.json("codes", "--pin-stdin", input="97531\n")["codes"]) == 2
-    again = run("pin", "set", "--pin-stdin", input="1111\n")
+    assert len(run.json("list", "--pin-stdin", input="246813\n")["accounts"]) == 1
+    run.ok("add", HOTP_URI, "--pin-stdin", input="246813\n")
+    run.ok("pin", "change", "--pin-stdin", input="246813\n975310\n")
+    assert len(run.json("codes", "--pin-stdin", input="975310\n")["codes"]) == 2
+    again = run("pin", "set", "--pin-stdin", input="111111\n")
     assert again.exit_code == 1 and "pin change" in again.stderr
-    run.ok("pin", "remove", "--pin-stdin", input="97531\n")
+    run.ok("pin", "remove", "--pin-stdin", input="975310\n")
     assert not Keystore().encrypted()
     assert run("pin", "remove").exit_code == 1
 
 
 def test_pin_is_never_taken_from_the_environment(run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    run.ok("pin", "set", "--pin-stdin", input="2468\n")
-    monkeypatch.setenv("PORTVAKT_AUTHENTICATOR_PIN", "2468")
+    run.ok("pin", "set", "--pin-stdin", input="246813\n")
+    monkeypatch.setenv("PORTVAKT_AUTHENTICATOR_PIN", "246813")
     assert run("list").exit_code == 2
 
 
-def test_short_pin_is_bad_input(run: Cli) -> None:
-    result = run("pin", "set", "--pin-stdin", input="12\n")
+@pytest.mark.parametrize("command", [("set",), ("change",)])
+def test_a_pin_under_six_characters_is_bad_input(run: Cli, command: tuple[str, ...]) -> None:
+    """A 4- or 5-digit PIN falls to an offline search of the stolen file in hours."""
+    current = ""
+    if command == ("change",):
+        run.ok("pin", "set", "--pin-stdin", input="246813\n")
+        current = "246813\n"
+    result = run("pin", *command, "--pin-stdin", input=f"{current}12345\n")
     assert (result.exit_code, result.stderr) == (
         2,
-        "Error: the PIN must have at least 4 characters\n",
+        "Error: the PIN must have at least 6 characters\n",
     )
+    run.ok("pin", *command, "--pin-stdin", input=f"{current}123456\n")
+
+
+def test_a_store_with_a_short_pin_opens_and_asks_for_a_longer_one(run: Cli, home: Path) -> None:
+    """A store made with a 4-digit PIN (allowed before) still opens; every command that opens
+    it says to choose a longer PIN, and ``pin change`` takes the old one."""
+    run.ok("add", TOTP_URI)
+    legacy_store(home, "2468")
+    opened = run.ok("list", "--pin-stdin", input="2468\n")
+    assert "Example" in opened.stdout
+    assert opened.stderr == (
+        "Warning: the PIN is shorter than 6 characters; choose a longer one with "
+        "“portvakt-authenticator pin change”\n"
+    )
+    run.ok("pin", "change", "--pin-stdin", input="2468\n246813\n")
+    assert run.ok("list", "--pin-stdin", input="246813\n").stderr == ""
 
 
 def test_damaged_store_is_a_clear_error(run: Cli, home: Path) -> None:

@@ -98,10 +98,10 @@ def test_approve_the_only_request_with_its_number(
 def test_approve_after_opening_with_the_pin_claims_user_verification(
     run: Cli, server: FakeServer, device: str
 ) -> None:
-    run.ok("pin", "set", "--pin-stdin", input="2468\n")
+    run.ok("pin", "set", "--pin-stdin", input="246813\n")
     issued = server.issue(device, number="07")
     # "--": a random id may begin with "-" (1 run in 64 read "-J…" as an option)
-    run.ok("approve", "--pin-stdin", "--", issued.tx[:6], input="2468\n07\n")
+    run.ok("approve", "--pin-stdin", "--", issued.tx[:6], input="246813\n07\n")
     assert issued.state == "approved" and server.answers[-1]["uv"] is True
 
 
