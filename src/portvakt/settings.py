@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     password_attempts_per_ip: int = Field(50, ge=5)
     code_failures_per_ip: int = Field(100, ge=10)
     rate_window_seconds: int = Field(900, ge=60)
+    code_failures_per_integration: int = Field(
+        10_000, ge=100, description="Wrong codes through one validate-API integration per window"
+    )
 
     @field_validator("data_dir")
     @classmethod
