@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     password_delay_max_seconds: int = Field(30, ge=0, le=300)
     code_failures_per_ip: int = Field(100, ge=10)
     rate_window_seconds: int = Field(900, ge=60)
+    code_failures_per_integration: int = Field(
+        10_000, ge=100, description="Wrong codes through one validate-API integration per window"
+    )
 
     # Reverse proxies
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(

@@ -82,3 +82,26 @@ def test_0004_gives_existing_accounts_distinct_subjects(db_url: str) -> None:
         assert len(set(subjects)) == 2 and all(len(s) == 32 for s in subjects)
     finally:
         engine.dispose()
+
+
+def test_0007_leaves_existing_integrations_untrusted_for_client_ip(db_url: str) -> None:
+    """An integration made before 0007 ignores the client_ip it sends until an operator says
+    otherwise; the name-lock table starts empty."""
+    engine = create_engine(db_url)
+    try:
+        migrate.upgrade(engine, "0006")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO integration (name, key_hash, created_at) "
+                    "VALUES ('vpn', :hash, :now)"
+                ),
+                {"hash": "h" * 64, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+        migrate.upgrade(engine, "0007")
+        with engine.connect() as conn:
+            trusted = conn.execute(text("SELECT trust_client_ip FROM integration")).scalars()
+            assert [bool(t) for t in trusted] == [False]
+            assert conn.execute(text("SELECT count(*) FROM name_lock")).scalar() == 0
+    finally:
+        engine.dispose()

@@ -31,8 +31,9 @@ def store(db_url: str) -> Iterator[Store]:
     with created.write() as s:
         for name, count in (("nobody", 0), ("one", 1), ("two", 2)):
             _person(s, name, count)
-        s.add(Integration(name="app", key_hash=DIGEST, created_at=NOW))
+        s.add(Integration(name="app", key_hash=DIGEST, created_at=NOW, trust_client_ip=True))
         s.add(RateCounter(key="ip:192.0.2.1", window_start=NOW, count=3))
+        s.add(RateCounter(key="integration:1", window_start=NOW - timedelta(minutes=1), count=7))
     yield created
     created.dispose()
 
@@ -74,33 +75,36 @@ def _core_rows(s: Session, prepared: Prepared, params: dict[str, Any]) -> list[t
     return [tuple(row) for row in result.all()]
 
 
+@pytest.mark.parametrize("counters", [1, 2])
 @pytest.mark.parametrize("name", ["nobody", "one", "two", "stranger"])
-def test_the_factor_read_gives_the_rows_core_gives(store: Store, name: str) -> None:
-    params = {
-        "username": name,
-        "rate_key": "ip:192.0.2.1",
-        "integration_id": 1,
-        "key_digest": DIGEST,
-    }
+def test_the_factor_read_gives_the_rows_core_gives(store: Store, name: str, counters: int) -> None:
+    keys = {"rate_key_0": "ip:192.0.2.1", "rate_key_1": "integration:1"}
+    if counters == 1:
+        del keys["rate_key_1"]
+    params = {"username": name, "integration_id": 1, "key_digest": DIGEST, **keys}
     with store.write() as s:
-        for read in (factors._BY_USERNAME, factors._BY_USERNAME_AND_KEY):
-            rows = read.rows(s, params)
-            assert rows == _core_rows(s, read, params)
+        for read in (factors._BY_USERNAME[counters], factors._BY_USERNAME_AND_KEY[counters]):
+            rows = read.prepared.rows(s, params)
+            assert rows == _core_rows(s, read.prepared, params)
         user_id = s.scalar(select(User.id).where(User.username == name))
-        by_id = {"user_id": user_id, "rate_key": "ip:192.0.2.1"}
-        assert factors._BY_ID.rows(s, by_id) == _core_rows(s, factors._BY_ID, by_id)
+        by_id = {"user_id": user_id, **keys}
+        prepared = factors._BY_ID[counters].prepared
+        assert prepared.rows(s, by_id) == _core_rows(s, prepared, by_id)
     if name == "stranger":
         assert rows == []
         return
     assert len(rows) == {"nobody": 1, "one": 1, "two": 2}[name]
-    at = factors._BY_USERNAME_AND_KEY.index
+    at = factors._BY_USERNAME_AND_KEY[counters].prepared.index
     first = rows[0]
     assert first[at["factor_locked_until"]] == NOW + timedelta(minutes=5)
     assert first[at["factor_locked_until"]].tzinfo == UTC
     assert first[at["factor_blocked"]] is (name == "two")
     assert first[at["disabled"]] is False
-    assert (first[at["rate_count"]], first[at["rate_window_start"]]) == (3, NOW)
-    assert first[at["key_found"]] == 1
+    assert (first[at["rate_count_0"]], first[at["rate_window_start_0"]]) == (3, NOW)
+    if counters == 2:
+        second = (first[at["rate_count_1"]], first[at["rate_window_start_1"]])
+        assert second == (7, NOW - timedelta(minutes=1))
+    assert first[at["key_found"]] is True  # the integration's trust_client_ip
     if name == "nobody":
         assert first[at["credential_id"]] is None
         return
@@ -113,15 +117,19 @@ def test_the_factor_read_gives_the_rows_core_gives(store: Store, name: str) -> N
 
 
 def test_the_factor_subject_reads_lock_state_credentials_and_key(store: Store) -> None:
+    both = ("ip:192.0.2.1", "integration:1")
     with store.write() as s:
-        subject = factors.by_username(s, "two", rate_key="ip:192.0.2.1", key=(1, DIGEST))
-        unknown_key = factors.by_username(s, "two", rate_key="ip:192.0.2.1", key=(1, "x" * 64))
-        without_key = factors.by_username(s, "two", rate_key="ip:192.0.2.9")
+        subject = factors.by_username(s, "two", rate_keys=both, key=(1, DIGEST))
+        unknown_key = factors.by_username(s, "two", rate_keys=both, key=(1, "x" * 64))
+        without_key = factors.by_username(s, "two", rate_keys=("ip:192.0.2.9",))
+        with pytest.raises(ValueError, match="rate keys"):
+            factors.by_username(s, "two", rate_keys=())
     assert subject is not None and unknown_key is not None and without_key is not None
     assert subject.lock.blocked is True and subject.lock.failures == 2
-    assert subject.counter == (3, NOW)
-    assert subject.key_found is True and unknown_key.key_found is False
-    assert without_key.key_found is None and without_key.counter is None
+    assert subject.counters == ((3, NOW), (7, NOW - timedelta(minutes=1)))
+    assert subject.key_found is True and subject.trusts_client_ip is True
+    assert unknown_key.key_found is False and unknown_key.trusts_client_ip is False
+    assert without_key.key_found is None and without_key.counters == (None,)
     second = subject.credentials[1]
     assert second.view.last_used_at == NOW and second.view.counter == 41
     assert second.sealed == bytes([1]) * 40 and second.view.params["n"] == 1
@@ -205,7 +213,12 @@ def test_errors_are_core_errors(store: Store) -> None:
     table = cast(Table, Integration.__table__)
     prepared = Prepared(
         insert(table)
-        .values(name=bindparam("name"), key_hash=bindparam("key"), created_at=bindparam("at"))
+        .values(
+            name=bindparam("name"),
+            key_hash=bindparam("key"),
+            created_at=bindparam("at"),
+            trust_client_ip=False,
+        )
         .inline()
     )
     with store.write() as s:
@@ -226,9 +239,12 @@ def test_what_a_fixed_statement_cannot_carry_is_refused() -> None:
     with pytest.raises(ArgumentError, match="Python-side defaults"):
         Prepared(insert(table).values(username=bindparam("username")))
     implicit_returning = insert(cast(Table, Integration.__table__)).values(
-        name=bindparam("name"), key_hash=bindparam("key"), created_at=bindparam("at")
+        name=bindparam("name"),
+        key_hash=bindparam("key"),
+        created_at=bindparam("at"),
+        trust_client_ip=False,
     )
     with pytest.raises(ArgumentError, match="implicit RETURNING"):
         Prepared(implicit_returning)._for(create_engine("postgresql+psycopg://").dialect)
     with pytest.raises(ArgumentError, match="returns rows"):
-        factors._BY_ID.execute(cast(Session, None), {})
+        factors._BY_ID[1].prepared.execute(cast(Session, None), {})

@@ -50,6 +50,7 @@ class Event(enum.StrEnum):
     PASSWORD_CHANGED = "user.password_changed"
     INTEGRATION_ADDED = "integration.added"
     INTEGRATION_DELETED = "integration.deleted"
+    INTEGRATION_CHANGED = "integration.changed"
     VALIDATE_ACCEPTED = "validate.accepted"
     VALIDATE_REJECTED = "validate.rejected"
     CLIENT_ADDED = "oidc.client_added"

@@ -3,11 +3,14 @@ replay state moved forward by compare-and-set (STYLE habit 6; OTP-03, OTP-04).
 
 Shared by every door: the sign-in and step-up pages call ``check_code`` with the person's id,
 the validate API calls ``check_subject`` with the person it read by username. Either way the
-person's lock state and credentials come from one statement, and a success writes one row
-(more only to reset the failure count)."""
+person's lock state, credentials and the counters of the budgets the check spends (``Budget``:
+the caller's address on the pages; the integration's, and the end user's address when it is
+trusted, on the validate API) come from one statement, and a success writes one row (more only
+to reset the failure count)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
@@ -17,10 +20,11 @@ from portvakt.core import ratelimit, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed
+from portvakt.domain import FactorLock
 from portvakt.errors import Throttled
 from portvakt.methods.base import FactorResponse
 from portvakt.store.repos import credentials, factors
-from portvakt.store.repos.factors import FactorSubject, SealedCredential
+from portvakt.store.repos.factors import Counter, FactorSubject, SealedCredential
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,32 +34,44 @@ class FactorOutcome:
     throttled: Throttled | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A rate counter that wrong codes spend (RL-03, RL-05): at ``limit`` failures in the
+    window every check that spends it is refused, right codes too."""
+
+    key: str
+    limit: int
+
+
 def check_code(
     s: Session, core: Core, ctx: Context, *, user_id: int, kind: str, raw_code: str
 ) -> FactorOutcome:
     """Verify ``raw_code`` for one kind. Only the credential that matched changes state; a
     failure counts once against the account, whatever the number of credentials tried."""
-    subject = factors.by_id(s, user_id, rate_key=address_key(ctx))
+    budgets = (address_budget(ctx),)
+    subject = factors.by_id(s, user_id, rate_keys=keys_of(budgets))
     if subject is None:
         return FactorOutcome(ok=False)
-    return check_subject(s, core, ctx, subject, kind=kind, raw_code=raw_code)
+    return check_subject(s, core, ctx, subject, kind=kind, raw_code=raw_code, budgets=budgets)
 
 
-def check_subject(
-    s: Session, core: Core, ctx: Context, subject: FactorSubject, *, kind: str, raw_code: str
+def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it spends
+    s: Session,
+    core: Core,
+    ctx: Context,
+    subject: FactorSubject,
+    *,
+    kind: str,
+    raw_code: str,
+    budgets: tuple[Budget, ...],
 ) -> FactorOutcome:
     """``check_code`` for a person already read (and locked) with ``store.repos.factors``,
-    with the counter ``address_key(ctx)``."""
+    with the counters of ``budgets`` (``subject.counters``, in the same order)."""
     if kind not in core.registry:
         return FactorOutcome(ok=False)
     user_id = subject.user_id
-    ip_key = address_key(ctx)
-    window = ctx.settings.rate_window_seconds
     try:
-        throttle.ensure_open(subject.lock, ctx.now())
-        ratelimit.check_below(
-            subject.counter, limit=ctx.settings.code_failures_per_ip, now=ctx.now(), window=window
-        )
+        gate(ctx, subject.lock, subject.counters, budgets)
     except Throttled as exc:
         record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=kind)
         return FactorOutcome(ok=False, throttled=exc)
@@ -76,15 +92,45 @@ def check_subject(
                 replayed = True
     event = Event.FACTOR_REPLAY if replayed else Event.FACTOR_FAILED
     record(s, ctx, event, outcome="failure", user_id=user_id, method=kind)
-    ratelimit.hit(s, ip_key, now=ctx.now(), window=window)
+    spend(s, ctx, budgets)
     lock, throttled = throttle.failed(s, ctx, user_id, subject.lock, core.knobs, method=kind)
     factors.save_lock(s, user_id, lock)
     return FactorOutcome(ok=False, throttled=throttled)
 
 
-def address_key(ctx: Context) -> str:
-    """The rate counter of wrong codes from the caller's address (RL-03), for every door."""
-    return f"code-ip:{ctx.ip}"
+def gate(
+    ctx: Context,
+    lock: FactorLock,
+    counters: Sequence[Counter | None],
+    budgets: Sequence[Budget],
+) -> None:
+    """Raise ``Throttled`` while the lock is closed or a budget is spent: the lock first, then
+    each budget in order (the answer names the first that refuses)."""
+    now = ctx.now()
+    throttle.ensure_open(lock, now)
+    window = ctx.settings.rate_window_seconds
+    for budget, counter in zip(budgets, counters, strict=True):
+        ratelimit.check_below(counter, limit=budget.limit, now=now, window=window)
+
+
+def spend(s: Session, ctx: Context, budgets: Sequence[Budget]) -> None:
+    """Count one failure against every budget."""
+    for budget in budgets:
+        ratelimit.hit(s, budget.key, now=ctx.now(), window=ctx.settings.rate_window_seconds)
+
+
+def address_key(ctx: Context, ip: str | None = None) -> str:
+    """The rate counter of wrong codes from an address (the caller's unless ``ip`` is given),
+    shared by every door (RL-03)."""
+    return f"code-ip:{ctx.ip if ip is None else ip}"
+
+
+def address_budget(ctx: Context, ip: str | None = None) -> Budget:
+    return Budget(address_key(ctx, ip), ctx.settings.code_failures_per_ip)
+
+
+def keys_of(budgets: Sequence[Budget]) -> tuple[str, ...]:
+    return tuple(budget.key for budget in budgets)
 
 
 def _candidates(subject: FactorSubject, kind: str) -> list[SealedCredential]:

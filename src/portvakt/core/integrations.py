@@ -6,7 +6,12 @@ key is kept, and the lookup is an index probe on a value an attacker cannot comp
 
 The validate API may remember a key it found for a short while (``KeyCache``) so that a code
 check needs no read of its own before the body is read; such a request is confirmed inside the
-check's own transaction (``is_current``), so a deleted integration's key stops working at once."""
+check's own transaction (``trust_of``), so a deleted integration's key stops working at once.
+
+An integration may be trusted for the ``client_ip`` it sends (``trust_client_ip``, off by
+default): the end user's address, which the validate API then counts and records. The flag is
+read in each request's own transaction, never taken from the cache, so a change takes effect at
+once."""
 
 from __future__ import annotations
 
@@ -42,10 +47,16 @@ class IntegrationView:
     id: int
     name: str
     created_at: datetime
+    trust_client_ip: bool = False  # as read; the validate API reads it again per request
 
 
 def _view(row: Integration) -> IntegrationView:
-    return IntegrationView(id=row.id, name=row.name, created_at=row.created_at)
+    return IntegrationView(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        trust_client_ip=bool(row.trust_client_ip),
+    )
 
 
 def key_hash(box: SecretBox, key: str) -> str:
@@ -58,7 +69,9 @@ def check_name(name: str) -> str:
     return name
 
 
-def add(core: Core, ctx: Context, name: str) -> tuple[IntegrationView, str]:
+def add(
+    core: Core, ctx: Context, name: str, *, trust_client_ip: bool = False
+) -> tuple[IntegrationView, str]:
     """Create an integration; returns it with its API key (the only time the key is known)."""
     check_name(name)
     key = KEY_PREFIX + random.token(KEY_BYTES)
@@ -66,10 +79,16 @@ def add(core: Core, ctx: Context, name: str) -> tuple[IntegrationView, str]:
         with core.store.write() as s:
             if s.scalar(select(Integration.id).where(Integration.name == name)) is not None:
                 raise Conflict("integration_exists")
-            row = Integration(name=name, key_hash=key_hash(ctx.box, key), created_at=ctx.now())
+            row = Integration(
+                name=name,
+                key_hash=key_hash(ctx.box, key),
+                created_at=ctx.now(),
+                trust_client_ip=trust_client_ip,
+            )
             s.add(row)
             s.flush()
-            record(s, ctx, Event.INTEGRATION_ADDED, details={"integration": name, "id": row.id})
+            details = {"integration": name, "id": row.id, "trust_client_ip": trust_client_ip}
+            record(s, ctx, Event.INTEGRATION_ADDED, details=details)
             view = _view(row)
     except IntegrityError as exc:  # a concurrent add with the same name
         raise Conflict("integration_exists") from exc
@@ -87,6 +106,20 @@ def find(core: Core, name: str) -> IntegrationView:
         row = s.scalar(select(Integration).where(Integration.name == name))
         if row is None:
             raise NotFound("integration_not_found")
+        return _view(row)
+
+
+def set_trust(core: Core, ctx: Context, name: str, *, trust_client_ip: bool) -> IntegrationView:
+    """Trust (or stop trusting) the client_ip the integration sends; audited when it changes.
+    Takes effect at the integration's next request."""
+    with core.store.write() as s:
+        row = s.scalar(select(Integration).where(Integration.name == name))
+        if row is None:
+            raise NotFound("integration_not_found")
+        if bool(row.trust_client_ip) != trust_client_ip:
+            row.trust_client_ip = trust_client_ip
+            details = {"integration": name, "id": row.id, "trust_client_ip": trust_client_ip}
+            record(s, ctx, Event.INTEGRATION_CHANGED, details=details)
         return _view(row)
 
 
@@ -125,17 +158,25 @@ def authenticate(core: Core, ctx: Context, authorization: str | None) -> Integra
 
 
 _table = cast(Table, Integration.__table__)
-_CURRENT = Prepared(
-    select(_table.c.id).where(
+_TRUST_BY_KEY = Prepared(
+    select(_table.c.trust_client_ip).where(
         _table.c.id == bindparam("integration_id"), _table.c.key_hash == bindparam("digest")
     )
 )
+_TRUST = Prepared(select(_table.c.trust_client_ip).where(_table.c.id == bindparam("id")))
 
 
-def is_current(s: Session, integration: IntegrationView, digest: str) -> bool:
-    """Whether the integration still exists with this key, in the caller's transaction."""
+def trust_of(s: Session, integration: IntegrationView, digest: str) -> bool | None:
+    """In the caller's transaction: None when the integration no longer exists with this key,
+    else whether it trusts the client_ip it sends."""
     params = {"integration_id": integration.id, "digest": digest}
-    return _CURRENT.first(s, params) is not None
+    row = _TRUST_BY_KEY.first(s, params)
+    return None if row is None else bool(row[0])
+
+
+def trusts_client_ip(s: Session, integration: IntegrationView) -> bool:
+    """In the caller's transaction: whether the integration trusts the client_ip it sends."""
+    return bool(_TRUST.scalar(s, {"id": integration.id}))
 
 
 class KeyCache:

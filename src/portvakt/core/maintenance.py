@@ -1,17 +1,20 @@
 """Housekeeping: delete what has expired (sign-ins in progress, sessions past their absolute
-limit, remembered devices, stale rate counters, OpenID Connect requests, grants and tokens) and
-rotate the ID-token signing keys when due. Safe to run on every instance at once."""
+limit, remembered devices, stale rate counters and name locks, OpenID Connect requests, grants
+and tokens) and rotate the ID-token signing keys when due. Safe to run on every instance at
+once."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, or_
 
 from portvakt.context import Context
+from portvakt.core import namelock
 from portvakt.core.base import Core
 from portvakt.core.oidc import keys
 from portvakt.store.models import (
+    NameLock,
     OidcGrant,
     OidcRequest,
     OidcToken,
@@ -37,6 +40,19 @@ def prune(core: Core, ctx: Context) -> dict[str, int]:
         "devices": delete(RememberedDevice).where(RememberedDevice.expires_at <= now),
         "rate_counters": delete(RateCounter).where(
             RateCounter.window_start <= now - RATE_COUNTER_KEEP
+        ),
+        "name_locks": delete(NameLock).where(
+            or_(
+                and_(
+                    NameLock.blocked.is_(False),
+                    NameLock.updated_at <= now - namelock.KEEP,
+                    or_(
+                        NameLock.locked_until.is_(None),
+                        NameLock.locked_until <= now - namelock.KEEP,
+                    ),
+                ),
+                and_(NameLock.blocked.is_(True), NameLock.updated_at <= now - namelock.BLOCK_KEEP),
+            )
         ),
         "oidc_requests": delete(OidcRequest).where(OidcRequest.expires_at <= now),
         # a day's grace keeps reuse detection working for codes and refresh tokens just expired

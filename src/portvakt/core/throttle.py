@@ -42,7 +42,7 @@ def ensure_open(lock: FactorLock, now: datetime) -> None:
 def failed(
     session: Session,
     ctx: Context,
-    user_id: int,
+    user_id: int | None,
     lock: FactorLock,
     knobs: Knobs,
     *,
@@ -50,7 +50,8 @@ def failed(
 ) -> tuple[FactorLock, Throttled | None]:
     """Count one failure: the new lock state (the caller stores it) and the ``Throttled`` to
     raise *after* the transaction commits (raising inside it would roll the count back). A lock
-    or block is audited here."""
+    or block is audited here (``user_id`` None: a name that is no live person, see
+    ``core.namelock``)."""
     now = ctx.now()
     lock = replace(lock, failures=lock.failures + 1)
     if lock.failures >= knobs.hard_limit:

@@ -1,28 +1,36 @@
 """The validate API's use-cases: check a typed code, or send a push and report its answer, for
-an integration (door ``api``). The same lockout and rate limits as the sign-in pages apply,
-because the code is checked by ``core.factor.check_code`` and the push by ``core.push``.
+an integration (door ``api``). The same lockout as the sign-in pages applies, because the code
+is checked by ``core.factor.check_subject`` and the push by ``core.push``.
 
-An unknown, disabled or malformed username is rejected after the same kind of work as a
-wrong code (a code computation, the per-address rate limit, an audit row), so answers do not
-tell which usernames exist."""
+Wrong codes spend the integration's own budget (``code_failures_per_integration`` per
+window), not the per-address budget of the integration's address: a VPN gateway sends everyone's
+requests from one address, which one attacker could otherwise spend for all of its users. When
+the integration is trusted for it (``trust_client_ip``), the ``client_ip`` it sends is the end
+user's address: it spends that address's budget too (``code_failures_per_ip``, shared with the
+pages), and it is the address the audit rows and the push request show. From any other
+integration ``client_ip`` is ignored, and the audit row says so.
+
+An unknown, disabled or malformed username spends the same budgets, after the same kind of work,
+and locks after the same number of wrong codes as a person (``core.namelock``), so answers do
+not tell which usernames exist."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import integrations, push, ratelimit, throttle
+from portvakt.core import integrations, namelock, push, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
-from portvakt.core.factor import address_key, check_subject
+from portvakt.core.factor import Budget, address_budget, check_subject, keys_of
 from portvakt.core.integrations import IntegrationView
 from portvakt.crypto import random
 from portvakt.directory.base import normalise_username
-from portvakt.domain import CredentialState, CredentialView, Door
+from portvakt.domain import Door
 from portvakt.errors import Invalid, NotFound, Throttled
-from portvakt.methods.base import FactorResponse
 from portvakt.store.models import PushChallenge, User
 from portvakt.store.repos import factors, users
 from portvakt.store.repos.factors import FactorSubject
@@ -32,7 +40,7 @@ REJECT = "reject"
 PENDING = "pending"
 LOCKED = "locked"
 PURPOSE = "api"
-_DUMMY_SECRET = b"portvakt-validate-dummy-secret!!"
+MAX_CLIENT_IP = 45  # the longest text form of an IPv6 address (IPv4-mapped, in full)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,25 @@ def _code_kinds(core: Core, subject: FactorSubject) -> list[str]:
     return mine or usable[:1]
 
 
+def client_address(value: str) -> str:
+    """An end user's address as an integration sent it, in the form its budget is counted
+    under: an IPv4 or IPv6 address in canonical text (an IPv4-mapped IPv6 address as IPv4), so
+    that every spelling of one address spends one budget. ``Invalid`` for anything else, an
+    IPv6 zone (``%eth0``) included."""
+    if len(value) > MAX_CLIENT_IP:
+        raise Invalid("invalid_client_ip")
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError as exc:
+        raise Invalid("invalid_client_ip") from exc
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            raise Invalid("invalid_client_ip")
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+    return str(address)
+
+
 @dataclass(frozen=True, slots=True)
 class CodeCheck:
     """One code check as an integration asked for it."""
@@ -89,11 +116,40 @@ class CodeCheck:
     key_digest: str  # the request's API key as stored; confirmed in the check's transaction
     username: str
     code: str
+    client_ip: str | None = None  # the end user's address, as ``client_address`` gives it
+
+
+def integration_key(integration: IntegrationView) -> str:
+    """The rate counter of wrong codes through one integration, whatever their address."""
+    return f"code-integration:{integration.id}"
+
+
+def _budgets(ctx: Context, request: CodeCheck) -> tuple[Budget, ...]:
+    """The integration's budget, then the end user's address's if a client_ip was sent (it
+    is dropped again unless the integration trusts it)."""
+    limit = ctx.settings.code_failures_per_integration
+    own = Budget(integration_key(request.integration), limit)
+    return (own,) if request.client_ip is None else (own, address_budget(ctx, request.client_ip))
+
+
+def _source(
+    ctx: Context, integration: IntegrationView, client_ip: str | None, *, trusted: bool
+) -> tuple[Context, dict[str, str]]:
+    """The context to check and audit with (the end user's address when a trusted client_ip
+    was sent) and the audit details that say where the request came from."""
+    details = {"integration": integration.name}
+    if client_ip is None:
+        return ctx, details
+    if trusted:
+        details["integration_ip"] = ctx.ip or ""
+        return replace(ctx, ip=client_ip), details
+    details["client_ip_ignored"] = client_ip
+    return ctx, details
 
 
 async def check(core: Core, ctx: Context, request: CodeCheck) -> Result | None:
     """``accept`` for a right code of one of the person's interactive kinds, ``locked`` while
-    the second factor (or this address) is locked, ``reject`` otherwise; None when the
+    the second factor (or a budget) is locked, ``reject`` otherwise; None when the
     integration's key no longer exists (it was deleted). One short write transaction, queued
     with others on SQLite (``Store.run_write``)."""
     return await core.store.run_write(lambda s: check_in(s, core, ctx, request))
@@ -101,24 +157,35 @@ async def check(core: Core, ctx: Context, request: CodeCheck) -> Result | None:
 
 def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result | None:
     """``check`` inside the caller's write transaction: one read of the person (lock state,
-    credentials, the address counter) that also confirms the key, the code check, and the
-    audit row."""
-    found = _find(s, ctx, request)
-    key_found = found.key_found if found is not None else None
-    if key_found is None:  # nobody by that name: the key is asked about on its own
-        key_found = integrations.is_current(s, request.integration, request.key_digest)
+    credentials, the budgets' counters) that also confirms the key and reads whether its
+    integration trusts client_ip, the code check, and the audit row."""
+    budgets = _budgets(ctx, request)
+    found = _find(s, request, keys_of(budgets))
+    if found is not None:
+        key_found, trusted = found.key_found, found.trusts_client_ip
+    else:  # nobody by that name: the key is asked about on its own
+        trust = integrations.trust_of(s, request.integration, request.key_digest)
+        key_found, trusted = trust is not None, bool(trust)
     if not key_found:
         return None
-    details = {"integration": request.integration.name, "method": "code"}
+    trusted = trusted and request.client_ip is not None
+    budgets = budgets if trusted else budgets[:1]
+    ctx, details = _source(ctx, request.integration, request.client_ip, trusted=trusted)
+    details["method"] = "code"
     subject = None if found is None or found.disabled else found
     if subject is None:
-        result = _unknown_user(s, core, ctx, request.code)
+        outcome = namelock.check(s, core, ctx, request.username, request.code, budgets)
+        result = Result(REJECT) if outcome.throttled is None else _locked(outcome.throttled)
         user_id = None
     else:
         user_id = subject.user_id
+        if len(subject.counters) != len(budgets):  # an untrusted client_ip's counter
+            subject = replace(subject, counters=subject.counters[: len(budgets)])
         result = Result(REJECT)
         for kind in _code_kinds(core, subject):
-            outcome = check_subject(s, core, ctx, subject, kind=kind, raw_code=request.code)
+            outcome = check_subject(
+                s, core, ctx, subject, kind=kind, raw_code=request.code, budgets=budgets
+            )
             if outcome.ok:
                 result = Result(ACCEPT)
                 details["method"] = kind
@@ -126,85 +193,51 @@ def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result
             if outcome.throttled is not None:
                 result = _locked(outcome.throttled)
                 break
-            # a failure moved the lock state and the address counter: read them again
-            subject = factors.by_id(s, subject.user_id, rate_key=address_key(ctx)) or subject
+            # a failure moved the lock state and the counters: read them again
+            subject = factors.by_id(s, user_id, rate_keys=keys_of(budgets)) or subject
     _audit(s, ctx, result, user_id, details)
     return result
 
 
-def _find(s: Session, ctx: Context, request: CodeCheck) -> FactorSubject | None:
+def _find(s: Session, request: CodeCheck, rate_keys: tuple[str, ...]) -> FactorSubject | None:
     """The person by that name (disabled too), with whether the request's key still exists."""
     try:
         name = normalise_username(request.username)
     except Invalid:
         return None
     key = (request.integration.id, request.key_digest)
-    return factors.by_username(s, name, rate_key=address_key(ctx), key=key)
+    return factors.by_username(s, name, rate_keys=rate_keys, key=key)
 
 
-def _unknown_user(s: Session, core: Core, ctx: Context, code: str) -> Result:
-    """As much work as a wrong code for a real person: the address limit, one code check
-    against a throwaway secret, one counted failure for the address."""
-    ip_key = address_key(ctx)
-    window = ctx.settings.rate_window_seconds
-    try:
-        ratelimit.ensure_below(
-            s, ip_key, limit=ctx.settings.code_failures_per_ip, now=ctx.now(), window=window
-        )
-    except Throttled as exc:
-        return _locked(exc)
-    kinds = [k for k in core.registry.kinds() if core.registry.get(k).capabilities.interactive]
-    if kinds:
-        method = core.registry.get(kinds[0])
-        normalised = method.normalise_response(code)
-        if normalised is not None:
-            dummy = CredentialView(
-                id=0,
-                user_id=0,
-                kind=kinds[0],
-                label="",
-                state=CredentialState.ACTIVE,
-                is_default=True,
-                params={},
-                created_at=ctx.now(),
-                last_used_at=None,
-                secret=_DUMMY_SECRET,
-            )
-            method.verify(ctx, dummy, FactorResponse(code=normalised))
-    ratelimit.hit(s, ip_key, now=ctx.now(), window=window)
-    return Result(REJECT)
-
-
-def start_push(core: Core, ctx: Context, integration: IntegrationView, username: str) -> Result:
+def start_push(
+    core: Core,
+    ctx: Context,
+    integration: IntegrationView,
+    username: str,
+    client_ip: str | None = None,
+) -> Result:
     """Send a push to the person's devices: ``pending`` with the transaction id (and the number
     to show when number matching is on); ``reject`` when there is nobody to ask, ``locked``
-    while the second factor is locked or pushes are paused or rate limited."""
-    details = {"integration": integration.name, "method": "push"}
+    while the second factor (or the name, for nobody) is locked or pushes are paused or rate
+    limited. A trusted ``client_ip`` is the address the push request shows."""
     with core.store.read() as s:
+        trusted = client_ip is not None and integrations.trusts_client_ip(s, integration)
+        ctx, details = _source(ctx, integration, client_ip, trusted=trusted)
+        details["method"] = "push"
         user = _user(s, username)
         user_id = user.id if user is not None else None
-        waiter = None
-        locked: Throttled | None = None
-        if user is not None:
-            try:
-                throttle.ensure_open(throttle.lock_of(user), ctx.now())
-            except Throttled as exc:
-                locked = exc
-            else:
-                bound = f"api:{integration.id}:{random.token(16)}"
-                waiter = push.Waiter(user.id, user.username, bound, PURPOSE)
+        lock = namelock.lock_of(s, ctx, username) if user is None else throttle.lock_of(user)
     result = Result(REJECT)
-    if locked is not None:
-        result = _locked(locked)
-    elif waiter is not None:
-        try:
-            shown = push.start(core, ctx, waiter)
-        except Throttled as exc:
-            result = _locked(exc)
-        except Invalid:  # no active push device, or push not allowed
-            result = Result(REJECT)
-        else:
+    try:
+        throttle.ensure_open(lock, ctx.now())
+        if user is not None:
+            bound = f"api:{integration.id}:{random.token(16)}"
+            shown = push.start(core, ctx, push.Waiter(user.id, user.username, bound, PURPOSE))
             return Result(PENDING, transaction_id=shown.tx, number=shown.number)
+    except Throttled as exc:
+        result = _locked(exc)
+    except Invalid:  # no active push device, or push not allowed
+        result = Result(REJECT)
     with core.store.write() as s:
         _audit(s, ctx, result, user_id, details)
     return result

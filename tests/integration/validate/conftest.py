@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime
-from portvakt.core import integrations
+from portvakt.core import enrollment, integrations, users
 from portvakt.crypto import otp
 from portvakt.domain import Door, UserRef
 from tests.conftest import FakeClock
@@ -21,9 +21,24 @@ def settings_overrides() -> dict[str, Any]:
     return {"public_url": "http://localhost"}
 
 
-def new_key(runtime: Runtime, name: str) -> str:
-    _view, key = integrations.add(runtime.core, runtime.context(Door.CLI, actor="test"), name)
+def new_key(runtime: Runtime, name: str, *, trust_client_ip: bool = False) -> str:
+    ctx = runtime.context(Door.CLI, actor="test")
+    options = {"trust_client_ip": True} if trust_client_ip else {}
+    _view, key = integrations.add(runtime.core, ctx, name, **options)
     return key
+
+
+def person_with_totp(runtime: Runtime, clock: FakeClock, username: str) -> str:
+    """``username`` with an active authenticator app, made through the core; their seed. The
+    clock is not moved: the code used to confirm it is spent for this time step."""
+    ctx = runtime.context(Door.CLI, actor="test")
+    user = users.add(runtime.core, ctx, username=username, password=None, display_name=username)
+    pending = enrollment.begin(runtime.core, ctx, user_id=user.id, kind="totp")
+    shown = enrollment.pending_display(runtime.core, ctx, user_id=user.id, credential_id=pending)
+    seed = str(shown.display["secret_text"]).replace(" ", "")
+    now = otp.totp(otp.b32decode(seed), clock.now().timestamp())
+    enrollment.confirm(runtime.core, ctx, user_id=user.id, credential_id=pending, code=now)
+    return seed
 
 
 @pytest.fixture

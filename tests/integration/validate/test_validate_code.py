@@ -134,6 +134,10 @@ def test_ten_wrong_through_the_api_lock(
         b'{"username": "alice", "code": "' + b"1" * 100 + b'"}',
         b'{"username": "", "code": "123456"}',
         b'{"username": "alice", "code": "\\ud800"}',
+        b'{"username": "alice", "code": "123456", "client_ip": "300.1.1.1"}',
+        b'{"username": "alice", "code": "123456", "client_ip": ["192.0.2.1"]}',
+        b'{"username": "alice", "method": "push", "client_ip": "localhost"}',
+        b'{"username": "alice", "method": "push", "client_ip": "\\u0000"}',
         b"\xff\xfe",
     ],
 )

@@ -18,6 +18,7 @@ from portvakt.core import integrations
 from portvakt.core import validate as core_validate
 from portvakt.domain import Door
 from portvakt.web.api import fast
+from portvakt.web.schemas.validate import CLIENT_IP_ERROR
 from tests.conftest import FakeClock
 from tests.integration.validate.conftest import bearer, code, wrong_code
 
@@ -172,6 +173,48 @@ def test_a_locked_answer_and_a_deleted_key_are_answered_fast(
     assert json.loads(gone.body)["error"] == "unauthorized"
     assert gone.header_map()["www-authenticate"] == "Bearer"
     assert gone.header_map()["cache-control"] == "no-store"
+    assert spy.bodies == []
+
+
+@pytest.mark.parametrize(
+    "client_ip",
+    ["not-an-ip", "", "1.2.3.4.5", "01.2.3.4", "fe80::1%eth0", "1" * 46, "::1" + " " * 60, 7],
+)
+@pytest.mark.parametrize("method", ["code", "push"])
+def test_a_malformed_client_ip_gets_the_routes_400_through_the_fast_path(
+    client: TestClient, key: str, client_ip: object, method: str
+) -> None:
+    """The whole app (the fast path first) answers what the route answers: a 400 that says
+    what client_ip must be, never a 500."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    _warm(client, key)
+    fields: dict[str, object] = {"username": "alice", "client_ip": client_ip}
+    fields.update({"code": "123456"} if method == "code" else {"method": "push"})
+    body = [json.dumps(fields).encode()]
+    route = asyncio.run(_call(lambda *a: FastAPI.__call__(app, *a), body, bearer(key)))
+    whole = asyncio.run(_call(app, body, bearer(key)))
+    assert (whole.status, whole.body, whole.headers) == (route.status, route.body, route.headers)
+    assert route.status == 400
+    expected = {"error": "invalid_request", "message": CLIENT_IP_ERROR}
+    assert json.loads(route.body) == expected
+
+
+def test_a_code_check_with_a_client_ip_is_answered_fast(
+    client: TestClient, key: str, secret: str, clock: FakeClock
+) -> None:
+    app = client.app
+    assert isinstance(app, FastAPI)
+    _warm(client, key)
+    spy = Spy()
+    wrong = [_body(username="alice", code=wrong_code(secret, clock), client_ip="2001:db8::7")]
+    route = asyncio.run(_call(lambda *a: FastAPI.__call__(app, *a), wrong, bearer(key)))
+    quick = asyncio.run(_call(_fast(app, spy), wrong, bearer(key)))
+    assert (quick.status, quick.body) == (route.status, route.body) == (200, b'{"status":"reject"}')
+    assert quick.header_map() == route.header_map()
+    right = [_body(username="alice", code=code(secret, clock), client_ip="192.0.2.7")]
+    accepted = asyncio.run(_call(_fast(app, spy), right, bearer(key)))
+    assert json.loads(accepted.body) == {"status": "accept"}
     assert spy.bodies == []
 
 

@@ -6,7 +6,7 @@ from portvakt.store.models.credential import Credential
 from portvakt.store.models.integration import Integration
 from portvakt.store.models.oidc import OidcClient, OidcGrant, OidcRequest, OidcToken
 from portvakt.store.models.push import PushChallenge, SigningKey
-from portvakt.store.models.ratelimit import RateCounter
+from portvakt.store.models.ratelimit import NameLock, RateCounter
 from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
 from portvakt.store.models.user import User
 
@@ -15,6 +15,7 @@ __all__ = [
     "Base",
     "Credential",
     "Integration",
+    "NameLock",
     "OidcClient",
     "OidcGrant",
     "OidcRequest",

@@ -1,7 +1,8 @@
 """The one read a code check needs, and the one write of lock state it may make.
 
-A person's lock state, active credentials and the caller's per-address failure counter (and,
-for the validate API, whether the caller's API key still exists) come back from a single
+A person's lock state, active credentials and the failure counters the check spends (the
+caller's address, or for the validate API the integration's and the end user's; and whether the
+caller's API key still exists and trusts the ``client_ip`` it sends) come back from a single
 statement (the user row joined with its active credentials, the rest as scalar subqueries), by
 id or by username, with the user's row locked (``FOR UPDATE OF
 user_account`` on PostgreSQL; SQLite's writers are serialised by ``BEGIN IMMEDIATE``). The
@@ -39,6 +40,10 @@ class SealedCredential:
     sealed: bytes | None
 
 
+Counter = tuple[int, datetime]  # a rate counter as read: (count, window start)
+MAX_COUNTERS = 2
+
+
 @dataclass(frozen=True, slots=True)
 class FactorSubject:
     """Everything a code check reads about one person, from one statement."""
@@ -48,16 +53,18 @@ class FactorSubject:
     disabled: bool
     lock: FactorLock
     credentials: tuple[SealedCredential, ...]
-    counter: tuple[int, datetime] | None  # the rate counter asked for: (count, window start)
+    counters: tuple[Counter | None, ...]  # the rate counters asked for, in their order
     key_found: bool | None = None  # the API key asked about exists (None: not asked)
+    trusts_client_ip: bool = False  # and its integration believes the client_ip it sends
 
 
-def _counter(column: str) -> Any:
-    return select(_rate.c[column]).where(_rate.c.key == bindparam("rate_key")).scalar_subquery()
+def _counter(column: str, at: int) -> Any:
+    where = _rate.c.key == bindparam(f"rate_key_{at}")
+    return select(_rate.c[column]).where(where).scalar_subquery()
 
 
-_READ = (
-    select(
+def _read(counters: int) -> Any:
+    columns = [
         _user.c.id,
         _user.c.username,
         _user.c.disabled,
@@ -75,21 +82,26 @@ _READ = (
         _cred.c.counter,
         _cred.c.key_id,
         _cred.c.secret,
-        _counter("count").label("rate_count"),
-        _counter("window_start").label("rate_window_start"),
-    )
-    .select_from(
-        _user.outerjoin(
-            _cred,
-            and_(_cred.c.user_id == _user.c.id, _cred.c.state == CredentialState.ACTIVE.value),
+    ]
+    for at in range(counters):
+        columns.append(_counter("count", at).label(f"rate_count_{at}"))
+        columns.append(_counter("window_start", at).label(f"rate_window_start_{at}"))
+    return (
+        select(*columns)
+        .select_from(
+            _user.outerjoin(
+                _cred,
+                and_(_cred.c.user_id == _user.c.id, _cred.c.state == CredentialState.ACTIVE.value),
+            )
         )
+        .order_by(_cred.c.id)
+        .with_for_update(of=_user)
     )
-    .order_by(_cred.c.id)
-    .with_for_update(of=_user)
-)
-_BY_ID = Prepared(_READ.where(_user.c.id == bindparam("user_id")))
+
+
+# the integration's trust_client_ip when the key still exists (NULL when it does not)
 _KEY_FOUND = (
-    select(_integration.c.id)
+    select(_integration.c.trust_client_ip)
     .where(
         _integration.c.id == bindparam("integration_id"),
         _integration.c.key_hash == bindparam("key_digest"),
@@ -97,9 +109,34 @@ _KEY_FOUND = (
     .scalar_subquery()
     .label("key_found")
 )
-_NAMED = _READ.where(_user.c.username == bindparam("username"))
-_BY_USERNAME = Prepared(_NAMED)
-_BY_USERNAME_AND_KEY = Prepared(_NAMED.add_columns(_KEY_FOUND))
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A read by id or by name, with the positions of its counters' columns."""
+
+    prepared: Prepared
+    counters: tuple[tuple[int, int], ...]  # (count, window start) column positions
+
+    @classmethod
+    def of(cls, statement: Any) -> _Read:
+        prepared = Prepared(statement)
+        at = prepared.index
+        pairs = []
+        for n in range(MAX_COUNTERS):
+            if f"rate_count_{n}" in at:
+                pairs.append((at[f"rate_count_{n}"], at[f"rate_window_start_{n}"]))
+        return cls(prepared, tuple(pairs))
+
+
+_BY_ID: dict[int, _Read] = {}
+_BY_USERNAME: dict[int, _Read] = {}
+_BY_USERNAME_AND_KEY: dict[int, _Read] = {}
+for _n in range(1, MAX_COUNTERS + 1):
+    _BY_ID[_n] = _Read.of(_read(_n).where(_user.c.id == bindparam("user_id")))
+    _named = _read(_n).where(_user.c.username == bindparam("username"))
+    _BY_USERNAME[_n] = _Read.of(_named)
+    _BY_USERNAME_AND_KEY[_n] = _Read.of(_named.add_columns(_KEY_FOUND))
 _SAVE_LOCK = Prepared(
     update(_user)
     .where(_user.c.id == bindparam("user_id"))
@@ -112,23 +149,38 @@ _SAVE_LOCK = Prepared(
 )
 
 
-def by_id(session: Session, user_id: int, *, rate_key: str) -> FactorSubject | None:
-    """The person, and the rate counter ``rate_key`` as it stands."""
-    params = {"user_id": user_id, "rate_key": rate_key}
-    return _subject(_BY_ID.rows(session, params), _BY_ID.index)
+def _keys(params: dict[str, object], rate_keys: Sequence[str]) -> int:
+    if not 1 <= len(rate_keys) <= MAX_COUNTERS:
+        raise ValueError(f"1 to {MAX_COUNTERS} rate keys")
+    for at, key in enumerate(rate_keys):
+        params[f"rate_key_{at}"] = key
+    return len(rate_keys)
+
+
+def by_id(session: Session, user_id: int, *, rate_keys: Sequence[str]) -> FactorSubject | None:
+    """The person, and the rate counters ``rate_keys`` (one or two) as they stand."""
+    params: dict[str, object] = {"user_id": user_id}
+    return _subject(session, _BY_ID[_keys(params, rate_keys)], params)
 
 
 def by_username(
-    session: Session, username: str, *, rate_key: str, key: tuple[int, str] | None = None
+    session: Session,
+    username: str,
+    *,
+    rate_keys: Sequence[str],
+    key: tuple[int, str] | None = None,
 ) -> FactorSubject | None:
     """By the normalised username; disabled people are returned too (the caller decides).
-    With ``key`` (integration id, key digest), ``key_found`` says whether it still exists."""
-    params: dict[str, object] = {"username": username, "rate_key": rate_key}
+    With ``key`` (integration id, key digest), ``key_found`` says whether it still exists and
+    ``trusts_client_ip`` whether its integration trusts the client_ip it sends."""
+    params: dict[str, object] = {"username": username}
+    count = _keys(params, rate_keys)
     if key is None:
-        return _subject(_BY_USERNAME.rows(session, params), _BY_USERNAME.index)
-    params.update(integration_id=key[0], key_digest=key[1])
-    read = _BY_USERNAME_AND_KEY
-    return _subject(read.rows(session, params), read.index)
+        read = _BY_USERNAME[count]
+    else:
+        params.update(integration_id=key[0], key_digest=key[1])
+        read = _BY_USERNAME_AND_KEY[count]
+    return _subject(session, read, params)
 
 
 def save_lock(session: Session, user_id: int, lock: FactorLock) -> None:
@@ -144,14 +196,16 @@ def save_lock(session: Session, user_id: int, lock: FactorLock) -> None:
     )
 
 
-def _subject(rows: Sequence[Row], at: Mapping[str, int]) -> FactorSubject | None:
+def _subject(session: Session, read: _Read, params: Mapping[str, object]) -> FactorSubject | None:
     """The rows of one read (the person once per active credential), by column position."""
+    rows = read.prepared.rows(session, params)
     if not rows:
         return None
+    at = read.prepared.index
     first = rows[0]
     user_id = first[at["id"]]
-    rate_count = first[at["rate_count"]]
     credential_id = at["credential_id"]
+    found = first[at["key_found"]] if "key_found" in at else None
     return FactorSubject(
         user_id=user_id,
         username=first[at["username"]],
@@ -165,8 +219,12 @@ def _subject(rows: Sequence[Row], at: Mapping[str, int]) -> FactorSubject | None
         credentials=tuple(
             _sealed(user_id, row, at) for row in rows if row[credential_id] is not None
         ),
-        counter=None if rate_count is None else (rate_count, first[at["rate_window_start"]]),
-        key_found=(first[at["key_found"]] is not None) if "key_found" in at else None,
+        counters=tuple(
+            None if first[count] is None else (first[count], first[start])
+            for count, start in read.counters
+        ),
+        key_found=(found is not None) if "key_found" in at else None,
+        trusts_client_ip=bool(found),
     )
 
 

@@ -26,7 +26,12 @@ from portvakt.core.integrations import IntegrationView
 from portvakt.domain import Door
 from portvakt.errors import NotFound
 from portvakt.web.deps import runtime
-from portvakt.web.schemas.validate import ApiError, ValidateRequest, ValidateResponse
+from portvakt.web.schemas.validate import (
+    CLIENT_IP_ERROR,
+    ApiError,
+    ValidateRequest,
+    ValidateResponse,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["validate"])
 
@@ -104,6 +109,19 @@ def parse(raw: bytes) -> ValidateRequest | None:
         return None
 
 
+def bad_body(raw: bytes) -> JSONResponse:
+    """The 400 for a body ``parse`` refused; it names client_ip when that is what is wrong."""
+    message = "The body must be {username, code} or {username, method: push} (and client_ip)."
+    try:
+        ValidateRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(error["loc"][:1] == ("client_ip",) for error in exc.errors()):
+            message = CLIENT_IP_ERROR
+    except ValueError:  # not even JSON text (bytes that are not UTF-8)
+        pass
+    return _error(400, "invalid_request", message)
+
+
 async def check_code(
     rt: Runtime,
     integration: IntegrationView,
@@ -117,7 +135,8 @@ async def check_code(
     longer exists (it was deleted since it was cached). Both doors to the check come here:
     ``validate_start`` and the fast path (``web.api.fast``)."""
     ctx = rt.context(Door.API, ip=ip, user_agent=user_agent, actor=integration.name)
-    check = validate.CodeCheck(integration, digest, body.username, cast(str, body.code))
+    code = cast(str, body.code)
+    check = validate.CodeCheck(integration, digest, body.username, code, body.client_ip)
     return await validate.check(rt.core, ctx, check)  # confirms the key itself
 
 
@@ -143,11 +162,11 @@ async def validate_start(request: Request) -> Response:
     if not confirmed and await run_in_threadpool(integrations.by_digest, rt.core, digest) is None:
         return unauthorized()  # deleted since it was cached
     if body is None:
-        return _error(
-            400, "invalid_request", "The body must be {username, code} or {username, method: push}."
-        )
+        return bad_body(await request.body())
     ctx = _context(request, integration)
-    result = await run_in_threadpool(validate.start_push, rt.core, ctx, integration, body.username)
+    result = await run_in_threadpool(
+        validate.start_push, rt.core, ctx, integration, body.username, body.client_ip
+    )
     return JSONResponse(result.as_json())
 
 

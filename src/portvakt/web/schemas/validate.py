@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from portvakt.core.validate import MAX_CLIENT_IP, client_address
+from portvakt.errors import Invalid
 
 MAX_USERNAME = 256
 MAX_CODE = 32
+CLIENT_IP_ERROR = "client_ip must be an IPv4 or IPv6 address (at most 45 characters)."
 
 
 class ValidateRequest(BaseModel):
     """``{"username": …, "code": …}`` checks a typed code; ``{"username": …, "method": "push"}``
-    sends a push. Exactly one of ``code`` and ``method``."""
+    sends a push. Exactly one of ``code`` and ``method``; ``client_ip`` is optional."""
 
     # "Exactly one of code and method" in the document too (null counts as absent): a body
     # with neither or both fits no branch, or both, of the oneOf, and the API answers 400.
@@ -29,6 +33,30 @@ class ValidateRequest(BaseModel):
     username: str = Field(min_length=1, max_length=MAX_USERNAME)
     code: str | None = Field(default=None, min_length=1, max_length=MAX_CODE)
     method: Literal["push"] | None = None
+    client_ip: str | None = Field(
+        default=None,
+        max_length=MAX_CLIENT_IP,
+        description="The end user's IPv4 or IPv6 address. Counted and recorded only when the "
+        "integration is trusted for it (`portvakt integration add NAME --trust-client-ip`); "
+        "otherwise ignored.",
+        json_schema_extra={  # the forms it accepts, as JSON Schema formats
+            "anyOf": [
+                {"type": "string", "format": "ipv4"},
+                {"type": "string", "format": "ipv6", "maxLength": MAX_CLIENT_IP},
+                {"type": "null"},
+            ]
+        },
+    )
+
+    @field_validator("client_ip")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return client_address(value)
+        except Invalid as exc:
+            raise ValueError(CLIENT_IP_ERROR) from exc
 
     @model_validator(mode="after")
     def _one_of(self) -> ValidateRequest:
