@@ -102,8 +102,11 @@ def public_jwk(key: ECKey) -> dict[str, Any]:
     return {name: data[name] for name in ("kty", "crv", "x", "y")}
 
 
-def import_public(jwk: Mapping[str, Any]) -> ECKey:
-    """A public key from a JWK; anything but a P-256 public key is refused."""
+def import_public(jwk: object) -> ECKey:
+    """A public key from a JWK; anything but a P-256 public key is refused (a JSON value of
+    another type, too: it arrives in a message)."""
+    if not isinstance(jwk, Mapping):
+        raise ProtocolError("bad_key", "expected a JWK object")
     if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" in jwk:
         raise ProtocolError("bad_key", "expected a P-256 public JWK")
     try:
@@ -261,7 +264,8 @@ def _check_claims(
     current = time.time() if now is None else now
     if claims.get("typ") != typ.value:
         raise ProtocolError("wrong_type")
-    if claims.get("v") not in SUPPORTED_VERSIONS:
+    version = claims.get("v")
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:  # a list is unhashable
         raise ProtocolError("unsupported_version")
     if claims.get("aud") != audience:
         raise ProtocolError("wrong_audience")

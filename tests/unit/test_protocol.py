@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from portvakt import protocol
@@ -95,3 +96,26 @@ def test_public_jwk_never_carries_the_private_part() -> None:
     assert "d" not in protocol.public_jwk(key)
     with pytest.raises(protocol.ProtocolError):
         protocol.import_public(key.as_dict(private=True))
+
+
+@pytest.mark.parametrize("jwk", [["EC", "P-256"], "EC", 5, None, True])
+def test_a_jwk_of_another_json_type_is_a_bad_key(jwk: object) -> None:
+    """Issue 9, item 5: a list where the JWK object belongs was an AttributeError (a 500)."""
+    with pytest.raises(protocol.ProtocolError) as refused:
+        protocol.import_public(jwk)
+    assert refused.value.code == "bad_key"
+
+
+@pytest.mark.parametrize("version", [[1], {"v": 1}, "1", True, 1.0, None, 2])
+def test_a_version_that_is_not_a_supported_integer_is_unsupported(version: object) -> None:
+    """A list or an object is unhashable: ``[1] in {1}`` raised instead of refusing."""
+    key = protocol.generate_key()
+    claims = {"iss": "dev-1", "aud": "https://mfa.example.org", "typ": "pv-answer", "v": version}
+    claims |= {"iat": int(NOW), "exp": int(NOW) + 60, "jti": "j"}
+    header = {"alg": protocol.ALGORITHM, "typ": "JWT", "kid": protocol.fingerprint(key)}
+    token = jwt.encode(header, claims, key, algorithms=[protocol.ALGORITHM])
+    with pytest.raises(protocol.ProtocolError) as refused:
+        protocol.verify(
+            token, key, protocol.MessageType.ANSWER, audience="https://mfa.example.org", now=NOW
+        )
+    assert refused.value.code == "unsupported_version"

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from user_agents import parse
 
-from portvakt import protocol
+from portvakt import protocol, wire
 from portvakt.context import Context
 from portvakt.core import ratelimit, throttle
 from portvakt.core.audit import Event, record
@@ -30,6 +30,7 @@ from portvakt.store.models import PushChallenge, WebSession
 from portvakt.store.repos import credentials
 
 PENDING = "pending"
+MAX_TX = 32  # a challenge id (protocol.new_id: 22 characters) fits push_challenge.id
 TERMINAL = frozenset({"approved", "denied", "failed", "expired", "superseded", "used"})
 
 
@@ -170,7 +171,10 @@ def answer(core: Core, ctx: Context, token: str, device: Device) -> str:
     """Apply a device's verified answer. Returns the new state; raises ``Denied`` with the
     protocol's error code for anything refused (audited)."""
     claims = device.verify(token, protocol.MessageType.ANSWER)
-    tx = str(claims.get("tx", ""))
+    try:
+        tx = wire.token(claims.get("tx"), max_length=MAX_TX)
+    except wire.Malformed as exc:
+        raise Denied("malformed") from exc
     with core.store.write() as s:
         row = s.get(PushChallenge, tx, with_for_update=True)
         refusal = _refusal(ctx, row, device)

@@ -13,7 +13,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portvakt import protocol
+from portvakt import protocol, wire
 from portvakt.context import Context
 from portvakt.core import enrollment
 from portvakt.core.audit import Event, record
@@ -28,6 +28,7 @@ from portvakt.store.repos import credentials, users
 
 NONCE_SECONDS = 60
 SERVER_CAPABILITIES = [c.value for c in protocol.Capability]
+DEVICE_INFO = ("name", "platform", "app")
 
 
 def number_for(ctx: Context, tx: str, digits: int) -> str:
@@ -96,19 +97,19 @@ class Device:
 def find_device(core: Core, ctx: Context, token: str) -> Device:
     """The device that claims to have signed ``token`` (its signature is checked later)."""
     try:
-        claimed = str(protocol.peek(token).get("iss", ""))
+        claimed = protocol.peek(token).get("iss")
+        number, _rest = wire.prefixed_identifier(claimed, max_length=80)
     except protocol.ProtocolError as exc:
         raise Denied("malformed") from exc
-    number, _, _rest = claimed.partition(".")
-    if not number.isdigit() or len(claimed) > 80:
-        raise Denied("unauthorized")
+    except wire.Malformed as exc:
+        raise Denied("unauthorized") from exc
     with core.store.read() as s:
-        row = s.get(Credential, int(number))
+        row = s.get(Credential, number)
         params = dict(row.params or {}) if row is not None else {}
         known = str(params.get("device_id", ""))
         if row is None or row.kind != "push" or not known or "jwk" not in params:
             raise Denied("unauthorized")
-        if not hmac.compare_digest(known.encode(), claimed.encode()):
+        if not hmac.compare_digest(known.encode(), str(claimed).encode()):
             raise Denied("unauthorized")
         return Device(
             credential_id=row.id,
@@ -128,7 +129,8 @@ def authenticate(core: Core, ctx: Context, header: str | None) -> Device:
         raise Denied("unauthorized")
     device = find_device(core, ctx, token.strip())
     claims = device.verify(token.strip(), protocol.MessageType.AUTH)
-    if not check_nonce(ctx, str(claims.get("nonce", ""))):
+    nonce = claims.get("nonce")
+    if not isinstance(nonce, str) or not check_nonce(ctx, nonce):
         raise Denied("unauthorized")
     return device
 
@@ -140,14 +142,20 @@ def new_nonce(ctx: Context) -> str:
 
 
 def check_nonce(ctx: Context, nonce: str) -> bool:
+    """One of ``new_nonce``'s, at most ``NONCE_SECONDS`` old. Compared as bytes:
+    ``hmac.compare_digest`` refuses to compare non-ASCII text."""
     stamp, _, rest = nonce.partition(".")
     random_part, _, mac = rest.partition(".")
-    if not stamp.isdigit() or not random_part or len(nonce) > 120:
+    if not random_part or len(nonce) > 120:
+        return False
+    try:
+        issued = wire.number(stamp, max_digits=12)
+    except wire.Malformed:
         return False
     body = f"{stamp}.{random_part}"
     expected = ctx.box.keyed_hash(body.encode(), purpose="app-nonce")[:32]
-    age = ctx.now().timestamp() - int(stamp)
-    return hmac.compare_digest(expected, mac) and -5 <= age <= NONCE_SECONDS
+    age = ctx.now().timestamp() - issued
+    return hmac.compare_digest(expected.encode(), mac.encode()) and -5 <= age <= NONCE_SECONDS
 
 
 def pending_for(core: Core, ctx: Context, device: Device) -> list[str]:
@@ -244,12 +252,10 @@ def register(core: Core, ctx: Context, token: str) -> dict[str, Any]:
     """``pv-register``: bind the device key to the pending credential named by the single-use
     activation code, and send the test challenge (PUSH-07)."""
     claims = _registration_claims(ctx, token)
-    number, _, secret = str(claims.get("code", "")).partition(".")
-    if not number.isdigit():
-        raise Denied("activation_invalid")
+    number, secret = _activation_code(claims.get("code"))
     server_key = push_key(core, ctx)
     with core.store.write() as s:
-        row = s.get(Credential, int(number), with_for_update=True)
+        row = s.get(Credential, number, with_for_update=True)
         if not _activation_usable(ctx, row, secret):
             raise Denied("activation_invalid")
         assert row is not None
@@ -260,7 +266,7 @@ def register(core: Core, ctx: Context, token: str) -> dict[str, Any]:
             "jwk": protocol.public_jwk(protocol.import_public(claims["jwk"])),
             "kid": claims["iss"],
             "device": _device_info(claims),
-            "capabilities": [str(c) for c in claims.get("capabilities", [])][:10],
+            "capabilities": _capabilities(claims.get("capabilities")),
         }
         if not row.label:
             row.label = " ".join(row.params["device"].get("name", "").split())[:64]
@@ -292,10 +298,20 @@ def register(core: Core, ctx: Context, token: str) -> dict[str, Any]:
     return answer
 
 
+def _activation_code(code: object) -> tuple[int, str]:
+    """``<credential id>.<secret>`` from the QR: (id, secret)."""
+    if not isinstance(code, str):
+        raise Denied("malformed")
+    try:
+        return wire.prefixed_identifier(code, max_length=200)
+    except wire.Malformed as exc:
+        raise Denied("activation_invalid") from exc
+
+
 def _registration_claims(ctx: Context, token: str) -> dict[str, Any]:
     try:
         unverified = protocol.peek(token)
-        key = protocol.import_public(unverified.get("jwk") or {})
+        key = protocol.import_public(unverified.get("jwk"))
         claims = protocol.verify(
             token,
             key,
@@ -348,9 +364,19 @@ def _activation_challenge(s: Session, ctx: Context, row: Credential) -> str:
 
 
 def _device_info(claims: dict[str, Any]) -> dict[str, str]:
-    raw = claims.get("device") if isinstance(claims.get("device"), dict) else {}
-    assert isinstance(raw, dict)
-    return {k: str(raw.get(k, ""))[:64] for k in ("name", "platform", "app") if raw.get(k)}
+    """The app's name (the method's label), platform and version, as printable text only
+    (PostgreSQL cannot store NUL); anything else is left out."""
+    raw = claims.get("device")
+    texts = (
+        {k: wire.printable(raw.get(k), 64) for k in DEVICE_INFO} if isinstance(raw, dict) else {}
+    )
+    return {k: v for k, v in texts.items() if v}
+
+
+def _capabilities(value: object) -> list[str]:
+    """Up to ten short printable names (unknown ones kept, for a newer app), nothing else."""
+    names = value if isinstance(value, list) else []
+    return [c for c in names if isinstance(c, str) and 0 < len(c) <= 32 and c.isprintable()][:10]
 
 
 def _server(ctx: Context) -> str:

@@ -29,6 +29,7 @@ from portvakt.web.api import validate as validate_api
 from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
 from portvakt.web.i18n import LANGUAGES, Catalogs
 from portvakt.web.messages import error_text
+from portvakt.web.nul import NulMiddleware
 from portvakt.web.oidc import endpoints as oidc_endpoints
 from portvakt.web.oidc import pages as oidc_pages
 from portvakt.web.pages import account, push, signin
@@ -77,6 +78,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.renderer = Renderer(runtime, Catalogs())
     app.state.validate_keys = KeyCache()
+    app.add_middleware(NulMiddleware)  # inside SecurityMiddleware: bodies are bounded first
     app.add_middleware(SecurityMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routes are tried in this order: the busiest machine endpoints first (bench/README.md)

@@ -25,6 +25,10 @@ ERRORS: dict[str, str] = {
     "invalid_label": N_("Enter a name of 1 to 64 characters."),
     "invalid_form": N_("The form was not filled in correctly. Check the fields and try again."),
     "invalid_request": N_("The request is not valid. Check its fields and values."),
+    "nul": N_(
+        "The request contains a character that is not allowed (NUL). Check the link or the "
+        "form and try again."
+    ),
     "csrf": N_("This form has expired. Reload the page and try again."),
     "too_large": N_("The request is too large."),
     "not_found": N_("The page was not found."),

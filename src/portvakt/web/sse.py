@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from portvakt.errors import PortvaktError
 from portvakt.ports import Notifier
 
 KEEPALIVE_SECONDS = 15.0
@@ -26,6 +27,19 @@ def event(name: str, data: Any) -> str:
 
 def stream(body: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(body, media_type="text/event-stream", headers=HEADERS)
+
+
+async def watch(
+    request: Request,
+    notifier: Notifier,
+    channel: str,
+    read: Callable[[], Awaitable[Snapshot]],
+) -> StreamingResponse:
+    """The stream of ``follow``, once a first ``read()`` found what it watches: a
+    ``PortvaktError`` from that read (an id that is not the browser's own: ``NotFound``)
+    reaches the app's error handlers, a 404 before any stream starts."""
+    await read()
+    return stream(follow(request, notifier, channel, read))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +60,18 @@ async def follow(
     read: Callable[[], Awaitable[Snapshot]],
 ) -> AsyncIterator[str]:
     """Emit ``read()``'s event now and after every announcement on ``channel`` until it is
-    final. The subscription is opened *before* the first read, so nothing is missed."""
+    final. The subscription is opened *before* the first read, so nothing is missed. When
+    ``read`` finds the watched thing gone (``NotFound``, ``Denied`` …: it expired and was
+    pruned), the stream ends there, without a traceback."""
     subscription = notifier.subscribe(channel)
     loop = asyncio.get_running_loop()
     try:
         last = ""
         while True:
-            snap = await read()
+            try:
+                snap = await read()
+            except PortvaktError:
+                return
             rendered = event(snap.name, snap.data)
             if rendered != last:
                 yield rendered

@@ -116,6 +116,26 @@ def test_account_forms_bad_input(
         assert s.query(Credential).one().label == cred.label
 
 
+@pytest.mark.parametrize("crafted", ["²", "1" * 40, "9" * 11, "-1", "0", "007", "%00"])
+def test_account_paths_with_a_crafted_id_get_400(
+    client: TestClient, alice: UserRef, clock: FakeClock, crafted: str
+) -> None:
+    """An id in the path is ASCII digits that fit the id column (issue 9, item 5): 40 digits
+    overflowed it on both databases, 11 on PostgreSQL, and a 500 followed."""
+    secret = flows.enrolled_user(client, clock)
+    flows.post_password(client)
+    flows.submit_code(client, flows.code_at(secret, clock))
+    token = flows.token(client)
+    for action in ("rename", "default", "delete", "confirm"):
+        data = {"label": "x", "code": "123456", "csrf_token": token}
+        answer = client.post(f"/account/methods/{crafted}/{action}", data=data)
+        assert answer.status_code == 400, (action, answer.status_code)
+    assert client.get(f"/account/methods/{crafted}/confirm").status_code == 400
+    assert client.get(f"/account/methods/{crafted}/push").status_code == 400
+    revoke = client.post(f"/account/devices/{crafted}/revoke", data={"csrf_token": token})
+    assert revoke.status_code == 400
+
+
 def test_language_switch_ignores_foreign_redirects(client: TestClient) -> None:
     answer = client.get("/lang/nb?next=//evil.example/x", follow_redirects=False)
     assert answer.headers["location"] == "/account"

@@ -116,8 +116,9 @@ def error_redirect(ctx: Context, req: AuthRequest, exc: OAuthError) -> Redirect:
 def parse(core: Core, ctx: Context, params: Mapping[str, Sequence[str]]) -> AuthRequest:
     """A validated request. Raises ``PageError`` (shown, never redirected) when the client or
     the redirect URI cannot be trusted, else ``Refused`` carrying the app's error redirect."""
-    for name in ("client_id", "redirect_uri"):
-        if len(params.get(name) or []) > 1:
+    for name in ("client_id", "redirect_uri"):  # not trusted yet: never redirected (OIDC-01)
+        values = params.get(name) or []
+        if len(values) > 1 or any(len(v) > checks.limit(name) for v in values):
             raise PageError("invalid_request")
     one = checks.single(params)
     client = clients.by_client_id(core, one("client_id"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from portvakt import wire
 from portvakt.context import Context
 from portvakt.core.base import Core
 from portvakt.core.oidc import hints
@@ -15,6 +16,7 @@ from portvakt.core.oidc.errors import OAuthError
 from portvakt.i18n import LANGUAGES
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+MAX_LENGTH = 2048  # any parameter not in LIMITS (client_id, redirect_uri …)
 LIMITS = {
     "state": 2048,
     "nonce": 512,
@@ -39,11 +41,16 @@ def single(params: Mapping[str, Sequence[str]]) -> Getter:
         if len(values) > 1:
             raise OAuthError("invalid_request", f"{name} is repeated.")
         value = values[0] if values else None
-        if value and len(value) > LIMITS.get(name, 2048):
+        if value and len(value) > limit(name):
             raise OAuthError("invalid_request", f"{name} is too long.")
         return value or None
 
     return one
+
+
+def limit(name: str) -> int:
+    """The longest value ``name`` may have."""
+    return LIMITS.get(name, MAX_LENGTH)
 
 
 def split(value: str | None) -> list[str]:
@@ -105,9 +112,10 @@ def prompt(value: str | None) -> frozenset[str]:
 def max_age(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 10:
-        raise OAuthError("invalid_request", "max_age must be a number of seconds.")
-    return int(value)
+    try:
+        return wire.number(value, max_digits=10)
+    except wire.Malformed as exc:
+        raise OAuthError("invalid_request", "max_age must be a number of seconds.") from exc
 
 
 def ui_language(value: str | None) -> str | None:

@@ -79,15 +79,19 @@ class PushMethod:
     ) -> tuple[str, str]:
         """(outcome, reason) for a signature-verified answer: ``approved``, ``denied`` or
         ``failed`` with a reason such as ``wrong_number``. Compares in constant time."""
-        if claims.get("tx") != ch.tx or not hmac.compare_digest(
-            str(claims.get("nonce", "")), ch.nonce
+        nonce = claims.get("nonce")
+        if (
+            claims.get("tx") != ch.tx
+            or not isinstance(nonce, str)
+            or not hmac.compare_digest(nonce.encode(), ch.nonce.encode())  # text: ASCII only
         ):
             return "failed", "wrong_challenge"
         consent = claims.get("consent")
         if consent == protocol.Consent.DENY:
             reason = claims.get("reason")
             known = {r.value for r in protocol.DenyReason}
-            return "denied", str(reason) if reason in known else protocol.DenyReason.CANCELLED
+            named = isinstance(reason, str) and reason in known  # a list is unhashable
+            return "denied", str(reason) if named else protocol.DenyReason.CANCELLED
         if consent != protocol.Consent.APPROVE:
             return "failed", "malformed"
         problem = _approval_problem(claims, ch, require_uv=require_uv)

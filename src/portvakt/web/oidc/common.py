@@ -100,10 +100,10 @@ def _basic(header: str) -> tuple[str, str]:
         raw = base64.b64decode(header.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise OAuthError("invalid_client", "Malformed Basic credentials.", status=401) from exc
-    client_id, sep, secret = raw.partition(":")
-    if not sep:
+    client_id, sep, secret = (unquote_plus(part) for part in raw.partition(":"))
+    if not sep or "\x00" in client_id + secret:  # NUL: a header is not read by web.nul
         raise OAuthError("invalid_client", "Malformed Basic credentials.", status=401)
-    return unquote_plus(client_id), unquote_plus(secret)
+    return client_id, secret
 
 
 def uses_basic(request: Request) -> bool:

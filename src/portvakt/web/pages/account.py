@@ -14,7 +14,7 @@ from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, 
 from portvakt.web import cookies
 from portvakt.web.deps import Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
-from portvakt.web.pages.forms import Code, Kind, Label, code_looks_valid
+from portvakt.web.pages.forms import Code, Id, Kind, Label, code_looks_valid
 from portvakt.web.pages.signin import throttle_text
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -57,7 +57,7 @@ def _step_up_redirect(w: Web, live: Live, next_path: str) -> Response | None:
 
 
 @router.post("/account/methods/{credential_id}/rename")
-def rename(w: W, live: Live, credential_id: int, label: Label) -> Response:
+def rename(w: W, live: Live, credential_id: Id, label: Label) -> Response:
     try:
         enrollment.rename(
             w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id, label=label
@@ -68,7 +68,7 @@ def rename(w: W, live: Live, credential_id: int, label: Label) -> Response:
 
 
 @router.post("/account/methods/{credential_id}/default")
-def make_default(w: W, live: Live, credential_id: int) -> Response:
+def make_default(w: W, live: Live, credential_id: Id) -> Response:
     try:
         enrollment.set_default(w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id)
     except NotFound as exc:
@@ -77,7 +77,7 @@ def make_default(w: W, live: Live, credential_id: int) -> Response:
 
 
 @router.post("/account/methods/{credential_id}/delete")
-def delete_method(w: W, live: Live, credential_id: int) -> Response:
+def delete_method(w: W, live: Live, credential_id: Id) -> Response:
     redirect = _step_up_redirect(w, live, HOME)
     if redirect is not None:
         return redirect
@@ -112,12 +112,12 @@ def add_begin(w: W, live: Live, kind: Kind) -> Response:
 
 
 @router.get("/account/methods/{credential_id}/confirm")
-def add_show(w: W, live: Live, credential_id: int) -> Response:
+def add_show(w: W, live: Live, credential_id: Id) -> Response:
     return _enroll_page(w, live, credential_id)
 
 
 @router.post("/account/methods/{credential_id}/confirm")
-def add_confirm(w: W, live: Live, credential_id: int, code: Code) -> Response:
+def add_confirm(w: W, live: Live, credential_id: Id, code: Code) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
@@ -196,7 +196,7 @@ def verify_submit(w: W, live: Live, code: Code, kind: Kind = "totp") -> Response
 
 
 @router.post("/account/devices/{device_id}/revoke")
-def revoke_device(w: W, live: Live, device_id: int) -> Response:
+def revoke_device(w: W, live: Live, device_id: Id) -> Response:
     try:
         selfservice.revoke_device(w.rt.core, w.ctx, user_id=live.user.id, device_id=device_id)
     except NotFound as exc:

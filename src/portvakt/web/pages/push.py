@@ -18,9 +18,9 @@ from portvakt.web import cookies
 from portvakt.web.deps import Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
 from portvakt.web.pages.account import safe_next
-from portvakt.web.pages.forms import Flag
+from portvakt.web.pages.forms import Flag, Id
 from portvakt.web.pages.signin import after_progress, expired, factor_page, throttle_text
-from portvakt.web.sse import Snapshot, follow, stream
+from portvakt.web.sse import Snapshot, watch
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 Tx = Annotated[str, Query(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -96,7 +96,7 @@ async def push_events(w: W, tx: Tx) -> Response:
         left = (shown.expires_at - w.rt.clock.now()).total_seconds() + 0.5
         return Snapshot("state", {"state": shown.state}, shown.state != "pending", left)
 
-    return stream(follow(w.request, w.rt.core.notifier, f"tx:{tx}", read))
+    return await watch(w.request, w.rt.core.notifier, f"tx:{tx}", read)
 
 
 @router.post("/signin/push/complete")
@@ -160,7 +160,7 @@ async def step_up_events(w: W, live: Live, tx: Tx) -> Response:
         left = (shown.expires_at - w.rt.clock.now()).total_seconds() + 0.5
         return Snapshot("state", {"state": shown.state}, shown.state != "pending", left)
 
-    return stream(follow(w.request, w.rt.core.notifier, f"tx:{tx}", read))
+    return await watch(w.request, w.rt.core.notifier, f"tx:{tx}", read)
 
 
 @router.post("/account/verify/push/complete")
@@ -181,7 +181,7 @@ def step_up_complete(w: W, live: Live, tx: Tx) -> Response:
 
 
 @router.get("/account/methods/{credential_id}/push")
-def activation_page(w: W, live: Live, credential_id: int) -> Response:
+def activation_page(w: W, live: Live, credential_id: Id) -> Response:
     try:
         shown = pushdevice.activation(
             w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id
@@ -200,7 +200,7 @@ def activation_page(w: W, live: Live, credential_id: int) -> Response:
 
 
 @router.get("/account/methods/{credential_id}/push/events")
-async def activation_events(w: W, live: Live, credential_id: int) -> Response:
+async def activation_events(w: W, live: Live, credential_id: Id) -> Response:
     async def read() -> Snapshot:
         shown = await run_in_threadpool(
             pushdevice.activation,
@@ -212,4 +212,4 @@ async def activation_events(w: W, live: Live, credential_id: int) -> Response:
         data = {"state": shown.state, "number": shown.number}
         return Snapshot("state", data, shown.state in {"active", "expired"})
 
-    return stream(follow(w.request, w.rt.core.notifier, f"user:{live.user.id}", read))
+    return await watch(w.request, w.rt.core.notifier, f"user:{live.user.id}", read)
