@@ -16,6 +16,7 @@ by ``portvakt.wire``'s strict parsers."""
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from starlette.requests import Request
@@ -28,7 +29,9 @@ from portvakt.web.security import is_machine_path
 
 DESCRIPTION = "The request contains a NUL character (U+0000), which is not accepted."
 OAUTH_PATHS = ("/oauth2/",)  # machine endpoints here answer OAuth errors (RFC 6749 5.2)
-UTF8 = frozenset({"", "utf-8", "utf8", "us-ascii", "ascii"})
+# Charsets in which only the zero byte decodes to NUL (Starlette decodes a multipart form with
+# the one its Content-Type names, and an unknown one as Latin-1)
+PLAIN_CHARSETS = frozenset({"utf-8", "ascii", "iso8859-1"})
 # A ``\u0000`` escape whose backslash is not itself escaped (``\\u0000`` is text, not NUL).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -51,12 +54,19 @@ def _in_body(body: bytes, content_type: tuple[str, str]) -> bool:
     if kind == "multipart/form-data":
         # Field values are decoded with the declared charset: one such as UTF-7 can spell NUL
         # without a NUL byte. Browsers declare none (UTF-8).
-        return charset not in UTF8
+        return not _plain(charset)
     if b"\\u0000" in body and _JSON_NUL.search(body) is not None:
         return True
     # The validate API reads its body as JSON whatever the declared type; any other body may
     # be an urlencoded form, where NUL is written %00.
     return not _is_json(kind) and b"%00" in body
+
+
+def _plain(charset: str) -> bool:
+    try:
+        return not charset or codecs.lookup(charset).name in PLAIN_CHARSETS
+    except LookupError:
+        return True  # decoded as Latin-1
 
 
 def _is_json(kind: str) -> bool:

@@ -39,6 +39,7 @@ def _scope(
         (_scope(content_type=FORM), b'{"username": "a\\u0000"}'),
         (_scope(content_type=MULTIPART), b"--xx\r\nname\x00\r\n--xx--"),
         (_scope(content_type=MULTIPART + "; charset=utf-7"), b"--xx\r\n+AAA-\r\n--xx--"),
+        (_scope(content_type=MULTIPART + "; charset=unicode_escape"), b"--xx\r\n\\x00\r\n--xx--"),
     ],
 )
 def test_nul_is_found(scope: Scope, body: bytes) -> None:
@@ -55,6 +56,8 @@ def test_nul_is_found(scope: Scope, body: bytes) -> None:
         (_scope(content_type="application/jwt+json"), b'{"a": "%00"}'),
         (_scope(content_type=MULTIPART), b"--xx\r\n%00 and \\u0000 as text\r\n--xx--"),
         (_scope(content_type=MULTIPART + '; charset="UTF-8"'), b"--xx\r\nx\r\n--xx--"),
+        (_scope(content_type=MULTIPART + "; charset=latin1"), b"--xx\r\nx\r\n--xx--"),
+        (_scope(content_type=MULTIPART + "; charset=no-such-thing"), b"--xx\r\nx\r\n--xx--"),
         (_scope(), b""),
     ],
 )
