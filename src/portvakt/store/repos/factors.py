@@ -149,12 +149,15 @@ _SAVE_LOCK = Prepared(
 )
 
 
+_RATE_KEYS = tuple(f"rate_key_{n}" for n in range(MAX_COUNTERS))
+
+
 def _keys(params: dict[str, object], rate_keys: Sequence[str]) -> int:
-    if not 1 <= len(rate_keys) <= MAX_COUNTERS:
+    count = len(rate_keys)
+    if not 1 <= count <= MAX_COUNTERS:
         raise ValueError(f"1 to {MAX_COUNTERS} rate keys")
-    for at, key in enumerate(rate_keys):
-        params[f"rate_key_{at}"] = key
-    return len(rate_keys)
+    params.update(zip(_RATE_KEYS, rate_keys, strict=False))
+    return count
 
 
 def by_id(session: Session, user_id: int, *, rate_keys: Sequence[str]) -> FactorSubject | None:
@@ -220,8 +223,10 @@ def _subject(session: Session, read: _Read, params: Mapping[str, object]) -> Fac
             _sealed(user_id, row, at) for row in rows if row[credential_id] is not None
         ),
         counters=tuple(
-            None if first[count] is None else (first[count], first[start])
-            for count, start in read.counters
+            [
+                None if first[count] is None else (first[count], first[start])
+                for count, start in read.counters
+            ]
         ),
         key_found=(found is not None) if "key_found" in at else None,
         trusts_client_ip=bool(found),
