@@ -73,10 +73,11 @@ def build(settings: Settings, *, clock: Clock | None = None, upgrade: bool = Tru
         migrate.upgrade(store.engine)
     if store.is_sqlite:
         _restrict_sqlite_files(settings.db_url)
+    registry = load_registry(settings.methods)
     core = Core(
         store=store,
-        registry=load_registry(),
-        knobs=knobs_from_settings(settings),
+        registry=registry,
+        knobs=knobs_from_settings(settings, registry),
         directory=LocalDirectory(store),
         notifier=notifier_from_url(
             settings.db_url,

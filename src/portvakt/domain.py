@@ -67,16 +67,6 @@ class FactorLock:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """What a method decided about one response. ``counter`` is the new replay state to store
-    with compare-and-set (the core applies it); ``reason`` is a stable code when ``ok`` is False."""
-
-    ok: bool
-    counter: int | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class SignInState:
     id: str
     user_id: int | None

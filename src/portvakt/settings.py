@@ -34,7 +34,9 @@ def _toml_path() -> Path | None:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PORTVAKT_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PORTVAKT_", extra="forbid", frozen=True, env_nested_delimiter="__"
+    )
 
     # Where things live
     data_dir: Path = Field(Path("portvakt-data"), description="Data folder (SQLite, keys)")
@@ -67,6 +69,18 @@ class Settings(BaseSettings):
     mfa_required: bool = True
     enrollment_deadline: date | None = Field(
         None, description="Until this date people may skip activation (grace period)"
+    )
+
+    # Methods
+    allowed_methods: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        None,
+        description="The method kinds people may use and add (comma-separated); "
+        "default: every registered kind",
+    )
+    methods: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Each method's own settings: [methods.<kind>] in the TOML file, "
+        "PORTVAKT_METHODS__<KIND>__<NAME> in the environment",
     )
 
     # TOTP
@@ -115,6 +129,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("allowed_methods", mode="before")
+    @classmethod
+    def _kinds(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -22,8 +22,19 @@ class Core:
     locator: Locator
 
 
-def knobs_from_settings(settings: Settings) -> Knobs:
+def allowed_kinds(settings: Settings, registry: Registry) -> frozenset[str]:
+    """``allowed_methods`` if set (every name must be a registered kind), else every kind."""
+    if settings.allowed_methods is None:
+        return frozenset(registry.kinds())
+    unknown = [kind for kind in settings.allowed_methods if kind not in registry]
+    if unknown:
+        raise RuntimeError(f"allowed_methods names unknown kinds: {', '.join(unknown)}")
+    return frozenset(settings.allowed_methods)
+
+
+def knobs_from_settings(settings: Settings, registry: Registry) -> Knobs:
     return Knobs(
+        allowed_kinds=allowed_kinds(settings, registry),
         mfa_required=settings.mfa_required,
         enrollment_deadline=settings.enrollment_deadline,
         remember_device_days=settings.remember_device_days,

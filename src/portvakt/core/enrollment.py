@@ -6,7 +6,9 @@ A new credential is ``pending`` until the person proves it works with one valid 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -31,7 +33,7 @@ class PendingDisplay:
     credential_id: int
     kind: str
     label: str
-    display: dict[str, str]
+    display: Mapping[str, Any]
 
 
 def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str = "") -> int:
@@ -58,10 +60,11 @@ def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str = "")
             label=clean_label(label) if label else "",
             state=CredentialState.PENDING.value,
             is_default=False,
-            params=step.params,
+            params=dict(step.params),
             created_at=ctx.now(),
         )
-        seal(ctx, row, step.secret)
+        if step.secret is not None:
+            seal(ctx, row, step.secret)
         s.add(row)
         s.flush()
         return row.id
@@ -91,13 +94,15 @@ def confirm(core: Core, ctx: Context, *, user_id: int, credential_id: int, code:
         cleaned = method.normalise_response(code)
         verdict = None
         if cleaned is not None and tries <= CONFIRM_TRIES:
-            verdict = method.verify(ctx, open_view(ctx, row), FactorResponse(code=cleaned))
+            verdict = method.finish_enrollment(
+                ctx, open_view(ctx, row), FactorResponse(code=cleaned)
+            )
         if verdict is not None and verdict.ok:
             has_default = any(
                 c.is_default for c in credentials.for_user(s, user_id, active_only=True)
             )
             row.state = CredentialState.ACTIVE.value
-            row.counter = verdict.counter
+            row.counter = verdict.counter.value if verdict.counter else None
             row.is_default = not has_default
             row.last_used_at = ctx.now()
             ratelimit.reset(s, f"enroll:{row.id}")

@@ -22,7 +22,7 @@ from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed
 from portvakt.domain import FactorLock
 from portvakt.errors import Throttled
-from portvakt.methods.base import FactorResponse
+from portvakt.methods.base import CounterRule, FactorResponse
 from portvakt.store.repos import credentials, factors
 from portvakt.store.repos.factors import Counter, FactorSubject, SealedCredential
 
@@ -80,10 +80,18 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
     replayed = False
     if code is not None:
         for credential in _candidates(subject, kind):
-            verdict = method.verify(ctx, open_sealed(ctx, credential), FactorResponse(code=code))
+            verdict = method.verify(
+                ctx, open_sealed(ctx, credential), None, FactorResponse(code=code)
+            )
             replayed = replayed or verdict.reason == "replay"
             if verdict.ok and verdict.counter is not None:
-                if credentials.advance_counter(s, credential.view.id, verdict.counter, ctx.now()):
+                if credentials.advance_counter(
+                    s,
+                    credential.view.id,
+                    verdict.counter.value,
+                    ctx.now(),
+                    zero_stays=verdict.counter.rule is CounterRule.SIGN_COUNT,
+                ):
                     lock = subject.lock
                     if lock.failures:
                         lock = replace(lock, failures=0)

@@ -99,4 +99,4 @@ def _dummy_check(core: Core, ctx: Context, kind: str, code: str) -> None:
         last_used_at=None,
         secret=_DUMMY_SECRET,
     )
-    method.verify(ctx, dummy, FactorResponse(code=normalised))
+    method.verify(ctx, dummy, None, FactorResponse(code=normalised))

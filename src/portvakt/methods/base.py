@@ -1,14 +1,23 @@
-"""The contract every method kind implements. Methods are pure: no SQL, no HTTP; the core
-looks up the credential and the challenge, calls the method, and applies the ``Verdict``."""
+"""The method interface, version 2 (docs/extend.md): what every sign-in method kind implements.
+
+Methods are pure: no SQL, no HTTP, no clock but ``ctx.now()``. The core reads the person, their
+credentials and the challenge, calls the method, and applies what the ``Verdict`` says under
+the row lock; it hands an ``Issued`` challenge's ``deliveries`` to a port after the commit. A
+door reads ``Capabilities`` to know how to collect an answer and never names a kind.
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from pydantic import BaseModel
+
 from portvakt.context import Context
-from portvakt.domain import CredentialView, UserRef, Verdict
+from portvakt.domain import CredentialView, UserRef
 
 
 class Strength(enum.StrEnum):
@@ -17,47 +26,258 @@ class Strength(enum.StrEnum):
     PHISHING_RESISTANT = "phishing_resistant"
 
 
+class Answer(enum.StrEnum):
+    """How a door collects the person's answer."""
+
+    CODE = "code"  # a typed code (``Capabilities.code`` says its shape)
+    CEREMONY = "ceremony"  # a browser ceremony whose result is posted as a JSON payload
+    NONE = "none"  # nothing typed: answered out of band (an app, a link)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeShape:
+    """A typed code as the door should ask for it. ``pattern`` matches the *normalised* code
+    (``normalise_response``); ``max_length`` bounds the raw input (spaces and dashes too)."""
+
+    pattern: str
+    max_length: int
+    numeric: bool = True  # ``inputmode=numeric`` on phones
+    min_length: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_length <= self.max_length <= 256:
+            raise ValueError("a code shape needs 0 < min_length <= max_length <= 256")
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    interactive: bool  # the person types a response
-    doors: frozenset[str]  # doors this kind can serve
+    answer: Answer
+    doors: frozenset[str]  # Door values this kind can serve
     strength: Strength
     amr: tuple[str, ...]  # RFC 8176 values reported when this kind was used
+    challenge: bool = False  # a challenge must be issued before an answer is checked
+    code: CodeShape | None = None  # required when ``answer`` is ``Answer.CODE``
+    enrollable: bool = True  # people add it themselves (Security info, first activation)
+
+    def __post_init__(self) -> None:
+        if (self.answer is Answer.CODE) != (self.code is not None):
+            raise ValueError("a code shape is given exactly when the answer is a typed code")
+
+    @property
+    def interactive(self) -> bool:
+        """The person types the answer into the door."""
+        return self.answer is Answer.CODE
+
+
+class Purpose(enum.StrEnum):
+    """What a challenge is for; the values are the protocol's ``purpose`` claim."""
+
+    SIGNIN = "signin"
+    STEP_UP = "stepup"
+    API = "api"
+    ENROLLMENT = "activation"
+
+
+class ChallengeState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"  # answered rightly, not yet used to finish anything
+    DENIED = "denied"  # the person said no
+    FAILED = "failed"  # a wrong answer ended it
+    EXPIRED = "expired"  # only ever reported: a pending row past its time
+    SUPERSEDED = "superseded"  # a newer challenge of the same kind replaced it
+    USED = "used"  # an approved challenge that finished a sign-in, step-up or API call
+
+
+TERMINAL = frozenset(ChallengeState) - {ChallengeState.PENDING, ChallengeState.APPROVED}
 
 
 @dataclass(frozen=True, slots=True)
-class EnrollmentStep:
-    """A new credential's secret (sealed by the core) and its non-secret params."""
+class ChallengeView:
+    """A stored challenge as a method sees it. ``data`` is what ``challenge`` kept server-side."""
 
-    secret: bytes = field(repr=False)
-    params: dict[str, Any]
+    id: str
+    kind: str
+    user_id: int
+    purpose: Purpose
+    state: ChallengeState
+    credential_id: int | None  # bound to one credential (an activation), or any of the kind
+    data: Mapping[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Something to send once the transaction has committed, through the port ``channel``
+    (``notify``: an event on ``to``, a topic; ``sms``: a text to ``to``, an E.164 number)."""
+
+    channel: str
+    to: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeRequest:
+    """What ``challenge`` is asked: a new challenge ``id`` (already chosen by the core) for
+    ``user``, answerable by ``credentials`` (their active ones of this kind), for ``purpose``;
+    ``recent`` are the person's challenges of this kind from the last hour, newest first (for
+    fatigue and resend limits)."""
+
+    id: str
+    user: UserRef
+    credentials: Sequence[CredentialView]
+    purpose: Purpose
+    recent: Sequence[ChallengeView] = ()
+    place: Mapping[str, str] = field(default_factory=dict)  # browser, os, city, country, ip
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A new challenge: ``data`` is kept server-side (never shown), ``prompt`` is what the door
+    shows (a number to match, a masked phone number, WebAuthn options), ``deliveries`` go out
+    after the commit. With ``supersede`` the person's older pending challenges of this kind
+    (other than enrolments) end."""
+
+    data: Mapping[str, Any] = field(repr=False)
+    seconds: int
+    prompt: Mapping[str, Any] = field(default_factory=dict)
+    deliveries: tuple[Delivery, ...] = ()
+    supersede: bool = True
+
+
+class CounterRule(enum.StrEnum):
+    """How a new replay counter compares with the stored one (compare-and-set in the store)."""
+
+    INCREASING = "increasing"  # must be above the stored value (TOTP time step, HOTP)
+    SIGN_COUNT = "sign_count"  # WebAuthn: above the stored value, or 0 while it stays 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    value: int
+    rule: CounterRule = CounterRule.INCREASING
 
 
 @dataclass(frozen=True, slots=True)
 class FactorResponse:
-    code: str
+    """One answer: a normalised typed ``code``, or a ``payload`` (a browser ceremony's JSON, or
+    an app's signed message as ``{"token": …}``)."""
+
+    code: str = ""
+    payload: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a method decided about one response, with the state changes the core applies
+    (never the method): ``counter`` by compare-and-set, ``consumed`` (a one-time code's id,
+    kept in ``params["used"]``), ``params`` (replacing the credential's non-secret params),
+    ``challenge`` (the challenge's new state; by default approved when ``ok``, failed when
+    not). ``reason`` is a stable code when not ``ok``; ``counts`` says whether a failure counts
+    towards the lockout (a person saying "no" does not; a wrong number does)."""
+
+    ok: bool
+    reason: str = ""
+    counter: Counter | None = None
+    consumed: str | None = None
+    params: Mapping[str, Any] | None = None
+    challenge: ChallengeState | None = None
+    counts: bool = True
+    details: Mapping[str, Any] = field(default_factory=dict)  # for the audit row
+
+    @property
+    def challenge_state(self) -> ChallengeState:
+        if self.challenge is not None:
+            return self.challenge
+        return ChallengeState.APPROVED if self.ok else ChallengeState.FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentStep:
+    """A new pending credential: its secret (sealed by the core), its non-secret params, and
+    anything to send after the commit (an SMS code)."""
+
+    secret: bytes | None = field(repr=False)
+    params: Mapping[str, Any]
+    deliveries: tuple[Delivery, ...] = ()
 
 
 class Method(Protocol):
     kind: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # The method's own settings (``[methods.<kind>]`` in the TOML file,
+    # ``PORTVAKT_METHODS__<KIND>__<NAME>`` in the environment); None when it has none.
+    settings_model: ClassVar[type[BaseModel] | None]
+
+    def configure(self, settings: BaseModel | None) -> None:
+        """Receive the validated settings once, at start-up."""
+        ...
 
     def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
-        """Create a new secret for a pending credential."""
+        """Step one of adding a credential: a secret, options or a sent code."""
         ...
 
     def enrollment_display(
         self, ctx: Context, user: UserRef, cred: CredentialView
-    ) -> dict[str, str]:
-        """What the person must see to finish enrolling a pending credential
-        (e.g. ``{"uri": "otpauth://…", "secret_text": "ABCD EFGH …"}``)."""
+    ) -> Mapping[str, Any]:
+        """What the person must see to finish enrolling a pending credential (a QR code's
+        ``uri`` and ``secret_text``, WebAuthn creation options); for the method's own
+        ``enroll.html``."""
         ...
 
-    def verify(self, ctx: Context, cred: CredentialView, resp: FactorResponse) -> Verdict:
-        """Check one response against exactly one credential. Return the new replay state in
-        ``Verdict.counter``; never apply it."""
+    def finish_enrollment(
+        self, ctx: Context, cred: CredentialView, resp: FactorResponse
+    ) -> Verdict:
+        """Step two: the first code, or the attestation. ``ok`` activates the credential."""
+        ...
+
+    def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
+        """Issue a challenge (only for ``capabilities.challenge``). Raise ``errors.Throttled``
+        to refuse one (fatigue, resend limits) and ``errors.Invalid`` when it cannot be sent."""
+        ...
+
+    def verify(
+        self,
+        ctx: Context,
+        cred: CredentialView,
+        challenge: ChallengeView | None,
+        resp: FactorResponse,
+    ) -> Verdict:
+        """Check one response against exactly one credential (and its challenge, for kinds
+        that issue one). Never apply anything."""
         ...
 
     def normalise_response(self, raw: str) -> str | None:
         """Clean what the person typed (spaces, dashes); None if it can never be valid."""
         ...
+
+
+class MethodDefaults:
+    """Defaults a method may inherit: no settings, no challenge, and enrolment finished by
+    the first verified response."""
+
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    settings: BaseModel | None = None
+
+    def configure(self, settings: BaseModel | None) -> None:
+        self.settings = settings
+
+    def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
+        raise NotImplementedError("this kind issues no challenge")
+
+    def finish_enrollment(
+        self, ctx: Context, cred: CredentialView, resp: FactorResponse
+    ) -> Verdict:
+        return self.verify(ctx, cred, None, resp)
+
+    def verify(
+        self,
+        ctx: Context,
+        cred: CredentialView,
+        challenge: ChallengeView | None,
+        resp: FactorResponse,
+    ) -> Verdict:
+        raise NotImplementedError

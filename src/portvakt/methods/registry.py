@@ -1,24 +1,45 @@
 """Explicit registry: a tuple of built-in kinds plus the ``portvakt.methods`` entry points.
-A duplicate kind is a start-up error."""
+A duplicate kind, a kind that is not a short lower-case name, or a method setting that does
+not validate is a start-up error. Each method's own folder may hold ``templates/`` (its
+``name.html``, ``enroll.html`` and ``verify.html``), found here for the web door."""
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Mapping
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
 
-from portvakt.methods.base import Method
+from pydantic import ValidationError
+
+from portvakt.methods.base import Answer, Method
 from portvakt.methods.push import PushMethod
 from portvakt.methods.totp import TotpMethod
 
 BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod)
+KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 
 class Registry:
-    def __init__(self, classes: tuple[type[Method], ...]) -> None:
+    def __init__(
+        self,
+        classes: tuple[type[Method], ...],
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self._methods: dict[str, Method] = {}
+        given = dict(settings or {})
         for cls in classes:
+            if not KIND.match(cls.kind):
+                raise RuntimeError(f"method kind {cls.kind!r} is not a short lower-case name")
             if cls.kind in self._methods:
                 raise RuntimeError(f"two methods claim the kind {cls.kind!r}")
-            self._methods[cls.kind] = cls()
+            method = cls()
+            method.configure(_validated(cls, given.pop(cls.kind, {})))
+            self._methods[cls.kind] = method
+        if given:
+            raise RuntimeError(f"settings for unknown methods: {', '.join(sorted(given))}")
 
     def get(self, kind: str) -> Method:
         return self._methods[kind]
@@ -29,7 +50,40 @@ class Registry:
     def __contains__(self, kind: object) -> bool:
         return kind in self._methods
 
+    def code_kinds(self, door: str) -> tuple[str, ...]:
+        """Kinds answered by a typed code at ``door``."""
+        return tuple(
+            kind
+            for kind, method in self._methods.items()
+            if method.capabilities.answer is Answer.CODE and door in method.capabilities.doors
+        )
 
-def load_registry() -> Registry:
-    plugins = tuple(ep.load() for ep in entry_points(group="portvakt.methods"))
-    return Registry(BUILT_IN + plugins)
+    def template_folders(self) -> dict[str, Path]:
+        """``kind -> folder`` for every method that ships its own templates."""
+        folders = {}
+        for kind, method in self._methods.items():
+            module = sys.modules[type(method).__module__]
+            folder = Path(module.__file__ or "").parent / "templates"
+            if folder.is_dir():
+                folders[kind] = folder
+        return folders
+
+
+def _validated(cls: type[Method], values: Mapping[str, Any]) -> Any:
+    model = cls.settings_model
+    if model is None:
+        if values:
+            raise RuntimeError(f"the {cls.kind} method takes no settings")
+        return None
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise RuntimeError(f"settings of the {cls.kind} method: {exc}") from exc
+
+
+def plugin_classes() -> tuple[type[Method], ...]:
+    return tuple(ep.load() for ep in entry_points(group="portvakt.methods"))
+
+
+def load_registry(settings: Mapping[str, Mapping[str, Any]] | None = None) -> Registry:
+    return Registry(BUILT_IN + plugin_classes(), settings)

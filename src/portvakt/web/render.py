@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import segno
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 from jinja2.ext import _make_new_gettext, _make_new_ngettext  # newstyle gettext wrappers
 from markupsafe import Markup
 from starlette.requests import Request
@@ -20,8 +27,24 @@ class Renderer:
     def __init__(self, runtime: Any, catalogs: Catalogs) -> None:
         self.runtime = runtime
         self.catalogs = catalogs
+        registry = runtime.core.registry
         self.env = Environment(
-            loader=PackageLoader("portvakt.web", "templates"),
+            # a method's own templates are ``methods/<kind>/<name>.html`` (methods/<kind>/templates)
+            loader=ChoiceLoader(
+                [
+                    PackageLoader("portvakt.web", "templates"),
+                    PrefixLoader(
+                        {
+                            "methods": PrefixLoader(
+                                {
+                                    kind: FileSystemLoader(folder)
+                                    for kind, folder in registry.template_folders().items()
+                                }
+                            )
+                        }
+                    ),
+                ]
+            ),
             autoescape=select_autoescape(default=True),
             extensions=["jinja2.ext.i18n"],
             trim_blocks=True,

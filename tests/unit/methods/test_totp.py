@@ -15,7 +15,7 @@ from portvakt.context import Context
 from portvakt.crypto import otp
 from portvakt.crypto.secretbox import KeyRing
 from portvakt.domain import CredentialState, CredentialView, Door, UserRef
-from portvakt.methods.base import FactorResponse, Method, Strength
+from portvakt.methods.base import Counter, FactorResponse, Method, Strength
 from portvakt.methods.totp import TotpMethod
 from portvakt.methods.totp.method import group_secret
 from portvakt.methods.totp.params import params_from_json, params_to_json
@@ -242,9 +242,9 @@ def test_normalise_response_returns_none_for_impossible_code(method: TotpMethod,
 
 def test_verify_accepts_current_code_and_returns_its_step(method: TotpMethod, ctx: Context) -> None:
     """OTP-03: the accepted step is returned as the new replay state."""
-    verdict = method.verify(ctx, make_cred(), FactorResponse(code_at(NOW)))
+    verdict = method.verify(ctx, make_cred(), None, FactorResponse(code_at(NOW)))
     assert verdict.ok is True
-    assert verdict.counter == step_at(NOW)
+    assert verdict.counter == Counter(step_at(NOW))
 
 
 @pytest.mark.parametrize("seconds", [-30, 30])
@@ -253,9 +253,9 @@ def test_verify_accepts_code_one_step_away_at_window_one(
 ) -> None:
     """OTP-02: code(t-30) and code(t+30) are accepted at the default window 1."""
     at = NOW + timedelta(seconds=seconds)
-    verdict = method.verify(ctx, make_cred(), FactorResponse(code_at(at)))
+    verdict = method.verify(ctx, make_cred(), None, FactorResponse(code_at(at)))
     assert verdict.ok is True
-    assert verdict.counter == step_at(at)
+    assert verdict.counter == Counter(step_at(at))
 
 
 @pytest.mark.parametrize("seconds", [-60, 60])
@@ -264,7 +264,7 @@ def test_verify_rejects_code_two_steps_away_at_window_one(
 ) -> None:
     """OTP-02: code(t-60) and code(t+60) are rejected as a wrong code."""
     code = code_at(NOW + timedelta(seconds=seconds))
-    verdict = method.verify(ctx, make_cred(), FactorResponse(code))
+    verdict = method.verify(ctx, make_cred(), None, FactorResponse(code))
     assert (verdict.ok, verdict.reason, verdict.counter) == (False, "wrong_code", None)
 
 
@@ -275,22 +275,27 @@ def test_verify_rejects_code_one_step_away_at_window_zero(
     """OTP-02: the window comes from settings (``totp_window = 0``)."""
     ctx = make_ctx(tmp_path, window=0)
     code = code_at(NOW + timedelta(seconds=seconds))
-    assert method.verify(ctx, make_cred(), FactorResponse(code)).reason == "wrong_code"
-    assert method.verify(ctx, make_cred(), FactorResponse(code_at(NOW))).ok is True
+    assert method.verify(ctx, make_cred(), None, FactorResponse(code)).reason == "wrong_code"
+    assert method.verify(ctx, make_cred(), None, FactorResponse(code_at(NOW))).ok is True
 
 
 def test_verify_uses_context_clock_not_wall_clock(method: TotpMethod, tmp_path: Path) -> None:
     """OTP-02: time comes from the server's (injected) clock."""
     past = datetime(2001, 9, 9, 1, 46, 45, tzinfo=UTC)
     ctx = make_ctx(tmp_path, at=past)
-    assert method.verify(ctx, make_cred(), FactorResponse(code_at(past))).ok is True
+    assert method.verify(ctx, make_cred(), None, FactorResponse(code_at(past))).ok is True
 
 
 def test_verify_rejects_code_replayed_in_same_step(method: TotpMethod, ctx: Context) -> None:
     """OTP-03: a step equal to the last accepted one (``Verdict.counter``) is a replay."""
-    first = method.verify(ctx, make_cred(), FactorResponse(code_at(NOW)))
+    first = method.verify(ctx, make_cred(), None, FactorResponse(code_at(NOW)))
     assert first.ok is True
-    again = method.verify(ctx, make_cred(counter=first.counter), FactorResponse(code_at(NOW)))
+    again = method.verify(
+        ctx,
+        make_cred(counter=first.counter.value if first.counter else None),
+        None,
+        FactorResponse(code_at(NOW)),
+    )
     assert (again.ok, again.reason, again.counter) == (False, "replay", None)
 
 
@@ -301,15 +306,15 @@ def test_verify_rejects_older_code_after_newer_step_was_used(
     newest = step_at(NOW) + 1
     for seconds in (0, -30):
         code = code_at(NOW + timedelta(seconds=seconds))
-        verdict = method.verify(ctx, make_cred(counter=newest), FactorResponse(code))
+        verdict = method.verify(ctx, make_cred(counter=newest), None, FactorResponse(code))
         assert (verdict.ok, verdict.reason) == (False, "replay")
 
 
 def test_verify_accepts_step_after_last_accepted_step(method: TotpMethod, ctx: Context) -> None:
     """OTP-03: only steps ≤ the last accepted step are refused; the next one passes."""
     current = step_at(NOW)
-    verdict = method.verify(ctx, make_cred(counter=current - 1), FactorResponse(code_at(NOW)))
-    assert (verdict.ok, verdict.counter) == (True, current)
+    verdict = method.verify(ctx, make_cred(counter=current - 1), None, FactorResponse(code_at(NOW)))
+    assert (verdict.ok, verdict.counter) == (True, Counter(current))
 
 
 def test_verify_reports_replay_at_rfc_epoch_with_counter_zero(
@@ -318,14 +323,14 @@ def test_verify_reports_replay_at_rfc_epoch_with_counter_zero(
     """OTP-03: step 0 with stored counter 0 is a replay (0 is not treated as "no state")."""
     epoch = datetime(1970, 1, 1, 0, 0, 10, tzinfo=UTC)
     ctx = make_ctx(tmp_path, at=epoch)
-    verdict = method.verify(ctx, make_cred(counter=0), FactorResponse(code_at(epoch)))
+    verdict = method.verify(ctx, make_cred(counter=0), None, FactorResponse(code_at(epoch)))
     assert (verdict.ok, verdict.reason) == (False, "replay")
 
 
 def test_verify_rejects_wrong_code(method: TotpMethod, ctx: Context) -> None:
     good = code_at(NOW)
     wrong = f"{(int(good) + 1) % 10**6:06d}"
-    verdict = method.verify(ctx, make_cred(), FactorResponse(wrong))
+    verdict = method.verify(ctx, make_cred(), None, FactorResponse(wrong))
     assert (verdict.ok, verdict.reason) == (False, "wrong_code")
 
 
@@ -334,12 +339,12 @@ def test_verify_rejects_malformed_code_without_raising(
     method: TotpMethod, ctx: Context, code: str
 ) -> None:
     """OTP-02: ``verify`` does not rely on ``normalise_response`` having run first."""
-    verdict = method.verify(ctx, make_cred(), FactorResponse(code))
+    verdict = method.verify(ctx, make_cred(), None, FactorResponse(code))
     assert (verdict.ok, verdict.reason) == (False, "wrong_code")
 
 
 def test_verify_rejects_credential_without_secret(method: TotpMethod, ctx: Context) -> None:
-    verdict = method.verify(ctx, make_cred(None), FactorResponse(code_at(NOW)))
+    verdict = method.verify(ctx, make_cred(None), None, FactorResponse(code_at(NOW)))
     assert (verdict.ok, verdict.reason) == (False, "no_secret")
 
 
@@ -353,8 +358,8 @@ def test_verify_uses_credential_params_for_rfc6238_sha256_vector(
     """OTP-01: an imported SHA256/8-digit credential accepts the RFC 6238 App. B value."""
     ctx = make_ctx(tmp_path, at=datetime.fromtimestamp(unix_time, UTC))
     params = params_to_json(otp.OtpParams(algorithm="SHA256", digits=8))
-    verdict = method.verify(ctx, make_cred(SEED_256, params=params), FactorResponse(code))
-    assert (verdict.ok, verdict.counter) == (True, step)
+    verdict = method.verify(ctx, make_cred(SEED_256, params=params), None, FactorResponse(code))
+    assert (verdict.ok, verdict.counter) == (True, Counter(step))
 
 
 def test_verify_rejects_six_digit_code_for_eight_digit_credential(
@@ -365,5 +370,5 @@ def test_verify_rejects_six_digit_code_for_eight_digit_credential(
     eight = otp.totp(SEED, NOW.timestamp(), otp.OtpParams(digits=8))
     assert re.fullmatch(r"\d{8}", eight)
     cred = make_cred(params=params)
-    assert method.verify(ctx, cred, FactorResponse(eight)).ok is True
-    assert method.verify(ctx, cred, FactorResponse(eight[-6:])).reason == "wrong_code"
+    assert method.verify(ctx, cred, None, FactorResponse(eight)).ok is True
+    assert method.verify(ctx, cred, None, FactorResponse(eight[-6:])).reason == "wrong_code"

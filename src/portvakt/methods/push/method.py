@@ -15,8 +15,17 @@ from typing import Any, ClassVar
 from portvakt import protocol
 from portvakt.context import Context
 from portvakt.crypto import random
-from portvakt.domain import CredentialView, UserRef, Verdict
-from portvakt.methods.base import Capabilities, EnrollmentStep, FactorResponse, Strength
+from portvakt.domain import CredentialView, UserRef
+from portvakt.methods.base import (
+    Answer,
+    Capabilities,
+    ChallengeView,
+    EnrollmentStep,
+    FactorResponse,
+    MethodDefaults,
+    Strength,
+    Verdict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +43,11 @@ class ChallengeData:
     context: dict[str, Any]
 
 
-class PushMethod:
+class PushMethod(MethodDefaults):
     kind: ClassVar[str] = "push"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        interactive=False,
+        answer=Answer.NONE,
+        challenge=True,
         doors=frozenset({"web", "api", "oidc"}),
         strength=Strength.STRONG,
         amr=("swk", "mfa"),
@@ -55,7 +65,13 @@ class PushMethod:
     def normalise_response(self, raw: str) -> str | None:
         return None  # nothing is typed into the browser
 
-    def verify(self, ctx: Context, cred: CredentialView, resp: FactorResponse) -> Verdict:
+    def verify(
+        self,
+        ctx: Context,
+        cred: CredentialView,
+        challenge: ChallengeView | None,
+        resp: FactorResponse,
+    ) -> Verdict:
         return Verdict(ok=False, reason="out_of_band")
 
     # -- protocol ------------------------------------------------------------------------------

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from portvakt.context import Context
 from portvakt.crypto import otp, random
-from portvakt.domain import CredentialView, UserRef, Verdict
-from portvakt.methods.base import Capabilities, EnrollmentStep, FactorResponse, Strength
+from portvakt.domain import CredentialView, UserRef
+from portvakt.methods.base import (
+    Answer,
+    Capabilities,
+    ChallengeView,
+    CodeShape,
+    Counter,
+    EnrollmentStep,
+    FactorResponse,
+    MethodDefaults,
+    Strength,
+    Verdict,
+)
 from portvakt.methods.totp.params import params_from_json, params_to_json
 
 
@@ -15,10 +27,11 @@ def group_secret(b32: str, size: int = 4) -> str:
     return " ".join(b32[i : i + size] for i in range(0, len(b32), size))
 
 
-class TotpMethod:
+class TotpMethod(MethodDefaults):
     kind: ClassVar[str] = "totp"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        interactive=True,
+        answer=Answer.CODE,
+        code=CodeShape(pattern="[0-9]{6,8}", min_length=6, max_length=32),
         doors=frozenset({"web", "api", "radius", "oidc"}),
         strength=Strength.STRONG,
         amr=("otp",),
@@ -30,7 +43,7 @@ class TotpMethod:
 
     def enrollment_display(
         self, ctx: Context, user: UserRef, cred: CredentialView
-    ) -> dict[str, str]:
+    ) -> Mapping[str, Any]:
         if cred.secret is None:
             raise ValueError("pending TOTP credential without a secret")
         uri = otp.provisioning_uri(
@@ -47,7 +60,13 @@ class TotpMethod:
             return None
         return cleaned
 
-    def verify(self, ctx: Context, cred: CredentialView, resp: FactorResponse) -> Verdict:
+    def verify(
+        self,
+        ctx: Context,
+        cred: CredentialView,
+        challenge: ChallengeView | None,
+        resp: FactorResponse,
+    ) -> Verdict:
         """RFC 6238 §5.2: accept T-w..T+w, and never a step at or before the last accepted one."""
         if cred.secret is None:
             return Verdict(ok=False, reason="no_secret")
@@ -63,4 +82,4 @@ class TotpMethod:
             return Verdict(ok=False, reason="wrong_code")
         if cred.counter is not None and step <= cred.counter:
             return Verdict(ok=False, reason="replay")
-        return Verdict(ok=True, counter=step)
+        return Verdict(ok=True, counter=Counter(step))

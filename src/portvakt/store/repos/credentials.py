@@ -46,14 +46,24 @@ _ADVANCE = Prepared(
     update(_table)
     .where(
         _table.c.id == bindparam("credential_id"),
-        _table.c.counter.is_(None) | (_table.c.counter < bindparam("new_counter")),
+        _table.c.counter.is_(None)
+        | (_table.c.counter < bindparam("new_counter"))
+        | (bindparam("zero_stays") & (_table.c.counter == 0) & (bindparam("new_counter") == 0)),
     )
     .values(counter=bindparam("new_counter"), last_used_at=bindparam("now"))
 )
 
 
-def advance_counter(session: Session, credential_id: int, counter: int, now: datetime) -> bool:
+def advance_counter(
+    session: Session, credential_id: int, counter: int, now: datetime, *, zero_stays: bool = False
+) -> bool:
     """Compare-and-set the replay state (OTP-04): succeeds only if ``counter`` moves forward,
-    so two concurrent checks of the same code can never both pass."""
-    params = {"credential_id": credential_id, "new_counter": counter, "now": now}
+    so two concurrent checks of the same code can never both pass. With ``zero_stays`` (a
+    WebAuthn sign count) a count of 0 that stays 0 is accepted too."""
+    params = {
+        "credential_id": credential_id,
+        "new_counter": counter,
+        "now": now,
+        "zero_stays": zero_stays,
+    }
     return _ADVANCE.execute(session, params) == 1
