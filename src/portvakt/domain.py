@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,3 +87,43 @@ class AuditEntry:
     user_agent: str | None
     method: str | None
     details: dict[str, Any]
+
+
+class Purpose(enum.StrEnum):
+    """What a challenge is for; the values are the protocol's ``purpose`` claim."""
+
+    SIGNIN = "signin"
+    STEP_UP = "stepup"
+    API = "api"
+    ENROLLMENT = "activation"
+
+
+class ChallengeState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"  # answered rightly, not yet used to finish anything
+    DENIED = "denied"  # the person said no
+    FAILED = "failed"  # a wrong answer ended it
+    EXPIRED = "expired"  # only ever reported: a pending row past its time
+    SUPERSEDED = "superseded"  # a newer challenge of the same kind replaced it
+    USED = "used"  # an approved challenge that finished a sign-in, step-up or API call
+
+
+TERMINAL = frozenset(ChallengeState) - {ChallengeState.PENDING, ChallengeState.APPROVED}
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeView:
+    """A stored challenge as a method sees it. ``data`` is what ``challenge`` kept server-side."""
+
+    id: str
+    kind: str
+    user_id: int
+    purpose: Purpose
+    state: ChallengeState
+    credential_id: int | None  # bound to one credential (an activation), or any of the kind
+    data: Mapping[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None = None
+    answered_by: int | None = None
+    reason: str | None = None

@@ -170,7 +170,12 @@ def test_an_audit_row_written_raw_reads_back_as_core_writes_it(store: Store) -> 
 def test_the_compare_and_set_matches_once(store: Store) -> None:
     with store.write() as s:
         credential_id = s.scalars(select(Credential.id).where(Credential.counter == 41)).one()
-        params = {"credential_id": credential_id, "new_counter": 42, "now": NOW}
+        params = {
+            "credential_id": credential_id,
+            "new_counter": 42,
+            "now": NOW,
+            "zero_stays": False,
+        }
         assert credentials._ADVANCE.execute(s, params) == 1
         assert credentials._ADVANCE.execute(s, params) == 0  # the replay
         assert credentials.advance_counter(s, credential_id, 43, NOW) is True

@@ -81,7 +81,7 @@ SIGNIN_EVENTS = (
 def record(  # noqa: PLR0913 - keyword-only audit fields, one per column
     session: Session,
     ctx: Context,
-    event: Event,
+    event: Event | str,
     *,
     outcome: str = "success",
     user_id: int | None = None,
@@ -92,7 +92,7 @@ def record(  # noqa: PLR0913 - keyword-only audit fields, one per column
     audit.add(
         session,
         at=ctx.now(),
-        event=event.value,
+        event=str(event),
         outcome=outcome,
         user_id=user_id,
         actor=ctx.actor,
@@ -105,7 +105,7 @@ def record(  # noqa: PLR0913 - keyword-only audit fields, one per column
     )
     log.info(
         "audit %s outcome=%s user_id=%s door=%s ip=%s",
-        event.value,
+        str(event),
         outcome,
         user_id,
         ctx.door.value,

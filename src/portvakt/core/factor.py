@@ -22,7 +22,7 @@ from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed
 from portvakt.domain import FactorLock
 from portvakt.errors import Throttled
-from portvakt.methods.base import CounterRule, FactorResponse
+from portvakt.methods.base import CounterRule, FactorResponse, Verdict
 from portvakt.store.repos import credentials, factors
 from portvakt.store.repos.factors import Counter, FactorSubject, SealedCredential
 
@@ -32,6 +32,7 @@ class FactorOutcome:
     ok: bool
     credential_id: int | None = None
     throttled: Throttled | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,49 +62,62 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
     ctx: Context,
     subject: FactorSubject,
     *,
-    kind: str,
+    kind: str | None = None,
+    kinds: tuple[str, ...] = (),
     raw_code: str,
     budgets: tuple[Budget, ...],
 ) -> FactorOutcome:
     """``check_code`` for a person already read (and locked) with ``store.repos.factors``,
-    with the counters of ``budgets`` (``subject.counters``, in the same order)."""
-    if kind not in core.registry:
+    with the counters of ``budgets`` (``subject.counters``, in the same order). With ``kinds``
+    the code is tried against every credential of those kinds (a 6-digit code against a TOTP
+    app and a hardware token alike); a wrong code still counts once."""
+    tried = tuple(k for k in ((kind,) if kind else kinds) if k in core.registry)
+    if not tried:
         return FactorOutcome(ok=False)
+    named = tried[0]
     user_id = subject.user_id
     try:
         gate(ctx, subject.lock, subject.counters, budgets)
     except Throttled as exc:
-        record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=kind)
+        record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=named)
         return FactorOutcome(ok=False, throttled=exc)
-    method = core.registry.get(kind)
-    code = method.normalise_response(raw_code)
     replayed = False
-    if code is not None:
-        for credential in _candidates(subject, kind):
-            verdict = method.verify(
-                ctx, open_sealed(ctx, credential), None, FactorResponse(code=code)
-            )
-            replayed = replayed or verdict.reason == "replay"
-            if verdict.ok and verdict.counter is not None:
-                if credentials.advance_counter(
-                    s,
-                    credential.view.id,
-                    verdict.counter.value,
-                    ctx.now(),
-                    zero_stays=verdict.counter.rule is CounterRule.SIGN_COUNT,
-                ):
-                    lock = subject.lock
-                    if lock.failures:
-                        lock = replace(lock, failures=0)
-                        factors.save_lock(s, user_id, lock)
-                    return FactorOutcome(ok=True, credential_id=credential.view.id)
-                replayed = True
+    for credential in _candidates(subject, tried):
+        method = core.registry.get(credential.view.kind)
+        code = method.normalise_response(raw_code)
+        if code is None:
+            continue
+        view = open_sealed(ctx, credential)
+        verdict = method.verify(ctx, view, None, FactorResponse(code=code))
+        replayed = replayed or verdict.reason == "replay"
+        if verdict.ok and _apply(s, ctx, credential, verdict):
+            lock = subject.lock
+            if lock.failures:
+                lock = replace(lock, failures=0)
+                factors.save_lock(s, user_id, lock)
+            return FactorOutcome(ok=True, credential_id=credential.view.id, kind=view.kind)
+        replayed = replayed or verdict.ok
     event = Event.FACTOR_REPLAY if replayed else Event.FACTOR_FAILED
-    record(s, ctx, event, outcome="failure", user_id=user_id, method=kind)
+    record(s, ctx, event, outcome="failure", user_id=user_id, method=named)
     spend(s, ctx, budgets)
-    lock, throttled = throttle.failed(s, ctx, user_id, subject.lock, core.knobs, method=kind)
+    lock, throttled = throttle.failed(s, ctx, user_id, subject.lock, core.knobs, method=named)
     factors.save_lock(s, user_id, lock)
     return FactorOutcome(ok=False, throttled=throttled)
+
+
+def _apply(s: Session, ctx: Context, credential: SealedCredential, verdict: Verdict) -> bool:
+    """Store a right answer's state change; False if a concurrent check won (a replay)."""
+    if verdict.counter is not None:
+        return credentials.advance_counter(
+            s,
+            credential.view.id,
+            verdict.counter.value,
+            ctx.now(),
+            zero_stays=verdict.counter.rule is CounterRule.SIGN_COUNT,
+        )
+    if verdict.consumed is not None:
+        return credentials.consume(s, credential.view.id, verdict.consumed, ctx.now())
+    return credentials.touch(s, credential.view.id, ctx.now(), params=verdict.params)
 
 
 def gate(
@@ -141,6 +155,6 @@ def keys_of(budgets: Sequence[Budget]) -> tuple[str, ...]:
     return tuple(budget.key for budget in budgets)
 
 
-def _candidates(subject: FactorSubject, kind: str) -> list[SealedCredential]:
-    rows = [c for c in subject.credentials if c.view.kind == kind]
+def _candidates(subject: FactorSubject, kinds: tuple[str, ...]) -> list[SealedCredential]:
+    rows = [c for c in subject.credentials if c.view.kind in kinds]
     return sorted(rows, key=lambda c: (not c.view.is_default, c.view.id))

@@ -22,24 +22,24 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import integrations, namelock, push, throttle
+from portvakt.core import challenges, integrations, namelock, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.factor import Budget, address_budget, check_subject, keys_of
 from portvakt.core.integrations import IntegrationView
-from portvakt.crypto import random
 from portvakt.directory.base import normalise_username
-from portvakt.domain import Door
+from portvakt.domain import ChallengeState, Door, Purpose
 from portvakt.errors import Invalid, NotFound, Throttled
-from portvakt.store.models import PushChallenge, User
+from portvakt.store.models import User
+from portvakt.store.repos import challenges as challenge_rows
 from portvakt.store.repos import factors, users
+from portvakt.store.repos.challenges import Binding
 from portvakt.store.repos.factors import FactorSubject
 
 ACCEPT = "accept"
 REJECT = "reject"
 PENDING = "pending"
 LOCKED = "locked"
-PURPOSE = "api"
 MAX_CLIENT_IP = 45  # the longest text form of an IPv6 address (IPv4-mapped, in full)
 
 
@@ -75,15 +75,9 @@ def _user(s: Session, username: str, *, for_update: bool = False) -> User | None
 
 
 def _code_kinds(core: Core, subject: FactorSubject) -> list[str]:
-    """Interactive kinds that serve this door and are allowed: the person's own, or the first
+    """Typed-code kinds that serve this door and are allowed: the person's own, or the first
     one when the person has none (so the attempt is still checked and counted)."""
-    usable = [
-        kind
-        for kind in core.registry.kinds()
-        if kind in core.knobs.allowed_kinds
-        and core.registry.get(kind).capabilities.interactive
-        and Door.API.value in core.registry.get(kind).capabilities.doors
-    ]
+    usable = [k for k in core.registry.code_kinds(Door.API.value) if k in core.knobs.allowed_kinds]
     own = {c.view.kind for c in subject.credentials}
     mine = [kind for kind in usable if kind in own]
     return mine or usable[:1]
@@ -181,20 +175,16 @@ def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result
         user_id = subject.user_id
         if len(subject.counters) != len(budgets):  # an untrusted client_ip's counter
             subject = replace(subject, counters=subject.counters[: len(budgets)])
+        kinds = tuple(_code_kinds(core, subject))
+        outcome = check_subject(
+            s, core, ctx, subject, kinds=kinds, raw_code=request.code, budgets=budgets
+        )
         result = Result(REJECT)
-        for kind in _code_kinds(core, subject):
-            outcome = check_subject(
-                s, core, ctx, subject, kind=kind, raw_code=request.code, budgets=budgets
-            )
-            if outcome.ok:
-                result = Result(ACCEPT)
-                details["method"] = kind
-                break
-            if outcome.throttled is not None:
-                result = _locked(outcome.throttled)
-                break
-            # a failure moved the lock state and the counters: read them again
-            subject = factors.by_id(s, user_id, rate_keys=keys_of(budgets)) or subject
+        if outcome.ok:
+            result = Result(ACCEPT)
+            details["method"] = outcome.kind or kinds[0]
+        elif outcome.throttled is not None:
+            result = _locked(outcome.throttled)
     _audit(s, ctx, result, user_id, details)
     return result
 
@@ -209,21 +199,23 @@ def _find(s: Session, request: CodeCheck, rate_keys: tuple[str, ...]) -> FactorS
     return factors.by_username(s, name, rate_keys=rate_keys, key=key)
 
 
-def start_push(
+def start_challenge(
     core: Core,
     ctx: Context,
     integration: IntegrationView,
     username: str,
+    kind: str,
     client_ip: str | None = None,
 ) -> Result:
-    """Send a push to the person's devices: ``pending`` with the transaction id (and the number
-    to show when number matching is on); ``reject`` when there is nobody to ask, ``locked``
-    while the second factor (or the name, for nobody) is locked or pushes are paused or rate
-    limited. A trusted ``client_ip`` is the address the push request shows."""
+    """Send a challenge of ``kind`` (a push) to the person: ``pending`` with the transaction id
+    (and the number to show when number matching is on); ``reject`` when there is nobody to ask,
+    ``locked`` while the second factor (or the name, for nobody) is locked or the method
+    refuses for now (push paused or rate limited). A trusted ``client_ip`` is the address the
+    request shows."""
     with core.store.read() as s:
         trusted = client_ip is not None and integrations.trusts_client_ip(s, integration)
         ctx, details = _source(ctx, integration, client_ip, trusted=trusted)
-        details["method"] = "push"
+        details["method"] = kind
         user = _user(s, username)
         user_id = user.id if user is not None else None
         lock = namelock.lock_of(s, ctx, username) if user is None else throttle.lock_of(user)
@@ -231,12 +223,19 @@ def start_push(
     try:
         throttle.ensure_open(lock, ctx.now())
         if user is not None:
-            bound = f"api:{integration.id}:{random.token(16)}"
-            shown = push.start(core, ctx, push.Waiter(user.id, user.username, bound, PURPOSE))
-            return Result(PENDING, transaction_id=shown.tx, number=shown.number)
+            shown = challenges.issue(
+                core,
+                ctx,
+                user=users.to_ref(user),
+                kind=kind,
+                purpose=Purpose.API,
+                binding=Binding(integration_id=integration.id),
+            )
+            number = shown.prompt.get("number")
+            return Result(PENDING, transaction_id=shown.id, number=number)
     except Throttled as exc:
         result = _locked(exc)
-    except Invalid:  # no active push device, or push not allowed
+    except Invalid:  # no active credential of the kind, or the kind not allowed
         result = Result(REJECT)
     with core.store.write() as s:
         _audit(s, ctx, result, user_id, details)
@@ -244,28 +243,27 @@ def start_push(
 
 
 def poll(core: Core, ctx: Context, integration: IntegrationView, tx: str) -> Result:
-    """The state of a push this integration started. An approved push is consumed by the first
+    """The state of a challenge this integration started. An approved one is used by the first
     read that sees it (``accept`` once); later reads get ``reject``."""
-    prefix = f"api:{integration.id}:"
+    binding = Binding(integration_id=integration.id)
     with core.store.read() as s:
-        row = s.get(PushChallenge, tx) if 0 < len(tx) <= 32 else None
-        if row is None or row.purpose != PURPOSE or not (row.signin_id or "").startswith(prefix):
-            raise NotFound("transaction_not_found")
-        state, bound, user_id = row.state, row.signin_id or "", row.user_id
-        expired = row.expires_at <= ctx.now()
-    if state == push.PENDING:
-        return Result(REJECT) if expired else Result(PENDING)
-    if state != "approved":
+        found = challenge_rows.get(s, tx)
+    if found is None or found.binding != binding or found.view.purpose is not Purpose.API:
+        raise NotFound("transaction_not_found")
+    row = found.view
+    if row.state is ChallengeState.PENDING:
+        return Result(REJECT) if row.expires_at <= ctx.now() else Result(PENDING)
+    if row.state is not ChallengeState.APPROVED:
         return Result(REJECT)
-    details = {"integration": integration.name, "method": "push", "tx": tx}
+    details = {"integration": integration.name, "method": row.kind, "tx": tx}
     with core.store.write() as s:
-        user = users.by_id(s, user_id)
+        user = users.by_id(s, row.user_id)
         if user is None or user.disabled:
             result = Result(REJECT)
         else:
-            result = Result(ACCEPT) if push.consume(s, tx, bound) == 1 else Result(REJECT)
+            result = Result(ACCEPT) if challenges.use(s, tx, binding) else Result(REJECT)
         if result.status == ACCEPT or user is None or user.disabled:
-            _audit(s, ctx, result, user_id, details)
+            _audit(s, ctx, result, row.user_id, details)
     return result
 
 

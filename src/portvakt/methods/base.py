@@ -11,13 +11,21 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
 from portvakt.context import Context
-from portvakt.domain import CredentialView, UserRef
+from portvakt.domain import (
+    TERMINAL,
+    ChallengeState,
+    ChallengeView,
+    CredentialView,
+    Purpose,
+    UserRef,
+)
+
+__all__ = ["TERMINAL", "ChallengeState", "ChallengeView", "Purpose"]  # re-exported for methods
 
 
 class Strength(enum.StrEnum):
@@ -67,46 +75,6 @@ class Capabilities:
     def interactive(self) -> bool:
         """The person types the answer into the door."""
         return self.answer is Answer.CODE
-
-
-class Purpose(enum.StrEnum):
-    """What a challenge is for; the values are the protocol's ``purpose`` claim."""
-
-    SIGNIN = "signin"
-    STEP_UP = "stepup"
-    API = "api"
-    ENROLLMENT = "activation"
-
-
-class ChallengeState(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"  # answered rightly, not yet used to finish anything
-    DENIED = "denied"  # the person said no
-    FAILED = "failed"  # a wrong answer ended it
-    EXPIRED = "expired"  # only ever reported: a pending row past its time
-    SUPERSEDED = "superseded"  # a newer challenge of the same kind replaced it
-    USED = "used"  # an approved challenge that finished a sign-in, step-up or API call
-
-
-TERMINAL = frozenset(ChallengeState) - {ChallengeState.PENDING, ChallengeState.APPROVED}
-
-
-@dataclass(frozen=True, slots=True)
-class ChallengeView:
-    """A stored challenge as a method sees it. ``data`` is what ``challenge`` kept server-side."""
-
-    id: str
-    kind: str
-    user_id: int
-    purpose: Purpose
-    state: ChallengeState
-    credential_id: int | None  # bound to one credential (an activation), or any of the kind
-    data: Mapping[str, Any]
-    created_at: datetime
-    expires_at: datetime
-    answered_at: datetime | None = None
-    answered_by: int | None = None
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +154,7 @@ class Verdict:
     params: Mapping[str, Any] | None = None
     challenge: ChallengeState | None = None
     counts: bool = True
+    alert: bool = False  # the person reports that someone else is trying ("not me")
     details: Mapping[str, Any] = field(default_factory=dict)  # for the audit row
 
     @property
@@ -221,11 +190,24 @@ class Method(Protocol):
         ...
 
     def enrollment_display(
-        self, ctx: Context, user: UserRef, cred: CredentialView
+        self,
+        ctx: Context,
+        user: UserRef,
+        cred: CredentialView,
+        *,
+        challenge: ChallengeView | None = None,
+        app_key: str = "",
     ) -> Mapping[str, Any]:
         """What the person must see to finish enrolling a pending credential (a QR code's
-        ``uri`` and ``secret_text``, WebAuthn creation options); for the method's own
-        ``enroll.html``."""
+        ``uri`` and ``secret_text``, WebAuthn creation options, an app's test number), for
+        the method's own ``enroll.html``. ``challenge``: the newest challenge bound to the
+        credential; ``app_key``: the fingerprint of the server's app-protocol key
+        (docs/protocol.md), for kinds activated by the Portvakt Authenticator. A ``state`` of
+        ``active`` or ``expired`` ends an out-of-band enrolment page."""
+        ...
+
+    def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
+        """What the door shows while ``challenge`` waits (a number to match)."""
         ...
 
     def finish_enrollment(
@@ -267,6 +249,9 @@ class MethodDefaults:
 
     def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
         raise NotImplementedError("this kind issues no challenge")
+
+    def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
+        return {}
 
     def finish_enrollment(
         self, ctx: Context, cred: CredentialView, resp: FactorResponse

@@ -32,7 +32,7 @@ from portvakt.web.messages import error_text
 from portvakt.web.nul import NulMiddleware
 from portvakt.web.oidc import endpoints as oidc_endpoints
 from portvakt.web.oidc import pages as oidc_pages
-from portvakt.web.pages import account, push, signin
+from portvakt.web.pages import account, challenge, signin
 from portvakt.web.pages.account import safe_next
 from portvakt.web.render import Renderer
 from portvakt.web.security import SecurityMiddleware, is_machine_path
@@ -82,12 +82,20 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(SecurityMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routes are tried in this order: the busiest machine endpoints first (bench/README.md)
+    challenge_kinds = [
+        kind
+        for kind in runtime.core.registry.kinds()
+        if runtime.core.registry.get(kind).capabilities.challenge
+        and Door.API.value in runtime.core.registry.get(kind).capabilities.doors
+    ]
+    default_openapi = app.openapi
+    app.openapi = lambda: validate_api.document_methods(default_openapi(), challenge_kinds)  # type: ignore[method-assign]
     app.include_router(validate_api.router)
     app.include_router(oidc_endpoints.router)
     app.include_router(app_api.router)
     app.include_router(signin.router, include_in_schema=False)
     app.include_router(account.router, include_in_schema=False)
-    app.include_router(push.router, include_in_schema=False)
+    app.include_router(challenge.router, include_in_schema=False)
     app.include_router(oidc_pages.router)
     _add_small_routes(app)
     _add_error_handlers(app)

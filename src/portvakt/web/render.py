@@ -11,9 +11,12 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
+    TemplateNotFound,
+    pass_context,
     select_autoescape,
 )
 from jinja2.ext import _make_new_gettext, _make_new_ngettext  # newstyle gettext wrappers
+from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -52,6 +55,7 @@ class Renderer:
         )
         self.env.filters["datetime"] = _format_datetime
         self.env.globals["qr_svg"] = qr_svg
+        self.env.globals["method_text"] = method_text
 
     def language(self, request: Request, preferred: str | None = None) -> str:
         """``preferred``: the language an app asked for (``ui_locales``); the person's own
@@ -105,6 +109,18 @@ class Renderer:
                 secure=request.url.scheme == "https",
             )
         return response
+
+
+@pass_context
+def method_text(context: Context, kind: str, which: str = "name") -> str:
+    """A method kind's name (``name``, ``used``, ``describe``, ``setup``) from its
+    ``methods/<kind>/name.html``; the kind itself for a kind that is no longer registered."""
+    try:
+        template = context.environment.get_template(f"methods/{kind}/name.html")
+    except TemplateNotFound:
+        return kind
+    macro = getattr(template.make_module(context.get_all()), which, None)
+    return str(macro()) if callable(macro) else kind
 
 
 def qr_svg(data: str) -> Markup:

@@ -195,7 +195,7 @@ def add_totp(runtime: Runtime, clock: FakeClock, user: UserRef) -> str:
     ctx = cli(runtime)
     pending = enrollment.begin(runtime.core, ctx, user_id=user.id, kind="totp")
     shown = enrollment.pending_display(runtime.core, ctx, user_id=user.id, credential_id=pending)
-    seed = shown.display["secret_text"].replace(" ", "")
+    seed = str(shown.display["secret_text"]).replace(" ", "")
     code = otp.totp(otp.b32decode(seed), clock.now().timestamp())
     enrollment.confirm(runtime.core, ctx, user_id=user.id, credential_id=pending, code=code)
     clock.advance(seconds=30)

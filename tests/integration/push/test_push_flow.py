@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime
 from portvakt.domain import UserRef
-from portvakt.store.models import AuditEvent, Credential, PushChallenge
+from portvakt.store.models import AuditEvent, Challenge, Credential
 from tests.conftest import FakeClock
 from tests.integration.push.simapp import SimApp, add_push_device, number_on
 from tests.integration.web import flows
@@ -82,7 +82,7 @@ def test_wrong_number_fails_and_counts(
     assert answer.status_code == 403 and answer.json()["error"] == "wrong_number"
     assert _finish(client, page).status_code == 409
     with runtime.core.store.read() as s:
-        assert s.query(PushChallenge).filter_by(purpose="signin").one().state == "failed"
+        assert s.query(Challenge).filter_by(purpose="signin").one().state == "failed"
         from portvakt.store.models import User
 
         user = s.get(User, alice.id)

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime
-from portvakt.store.models import AuditEvent, PushChallenge
+from portvakt.store.models import AuditEvent, Challenge
 from tests.conftest import FakeClock
 from tests.integration.push.simapp import SimApp, add_push_device
 from tests.integration.validate.conftest import bearer, code, new_key, wrong_code
@@ -50,7 +50,7 @@ def test_push_pending_then_approved_accepts_once(
     assert client.get(f"{URL}/{tx}", headers=bearer(key)).json() == {"status": "accept"}
     assert client.get(f"{URL}/{tx}", headers=bearer(key)).json() == {"status": "reject"}
     with runtime.core.store.read() as s:
-        row = s.get(PushChallenge, tx)
+        row = s.get(Challenge, tx)
         assert row is not None and row.state == "used"
         accepted = s.query(AuditEvent).filter_by(event="validate.accepted").one()
         assert accepted.door == "api" and accepted.actor == "vpn" and accepted.method == "push"

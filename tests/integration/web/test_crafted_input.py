@@ -27,7 +27,7 @@ from joserfc.jwk import ECKey
 
 from portvakt import protocol
 from portvakt.app import Runtime
-from portvakt.core import integrations, pushdevice
+from portvakt.core import devices, enrollment, integrations
 from portvakt.domain import Door, UserRef
 from tests.integration.oidc import helpers
 from tests.integration.oidc.conftest import register
@@ -80,12 +80,15 @@ def _env(runtime: Runtime, client: TestClient, alice: UserRef) -> Env:
     ctx = runtime.context(Door.CLI, actor="test")
     _view, key = integrations.add(runtime.core, ctx, "vpn")
     web = runtime.context(Door.WEB, base_url=ISSUER)
-    credential_id = pushdevice.begin_activation(runtime.core, web, user_id=alice.id)
-    shown = pushdevice.activation(runtime.core, web, user_id=alice.id, credential_id=credential_id)
-    assert shown.uri is not None
-    register_code = protocol.Activation.parse(shown.uri).code
+    credential_id = enrollment.begin(runtime.core, web, user_id=alice.id, kind="push")
+    shown = devices.enrollment_display(
+        runtime.core, web, user_id=alice.id, credential_id=credential_id
+    )
+    uri = shown.display["uri"]
+    assert uri is not None
+    register_code = protocol.Activation.parse(uri).code
     device = SimApp(client, runtime.clock)
-    answer = device.register(shown.uri)
+    answer = device.register(uri)
     assert answer.status_code == 201, answer.text
     return Env(client, app, key, device, answer.json().get("tx", ""), register_code)
 

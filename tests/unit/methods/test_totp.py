@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ def make_cred(
     secret: bytes | None = SEED,
     *,
     counter: int | None = None,
-    params: dict[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> CredentialView:
     return CredentialView(
         id=1,
@@ -57,7 +58,7 @@ def make_cred(
         label="Phone",
         state=CredentialState.ACTIVE,
         is_default=True,
-        params=params if params is not None else params_to_json(otp.OtpParams()),
+        params=dict(params) if params is not None else params_to_json(otp.OtpParams()),
         created_at=NOW - timedelta(days=1),
         last_used_at=None,
         counter=counter,
@@ -99,7 +100,7 @@ def test_begin_enrollment_creates_twenty_byte_seed(method: TotpMethod, ctx: Cont
     """OTP-06: a fresh 160-bit seed from ``secrets`` for every enrolment."""
     first = method.begin_enrollment(ctx, USER)
     second = method.begin_enrollment(ctx, USER)
-    assert len(first.secret) == 20
+    assert first.secret is not None and len(first.secret) == 20
     assert first.secret != second.secret
 
 
@@ -114,6 +115,7 @@ def test_begin_enrollment_uses_sha1_six_digits_thirty_seconds(
 def test_begin_enrollment_keeps_secret_out_of_repr(method: TotpMethod, ctx: Context) -> None:
     """OTP-09: seeds are never logged."""
     step = method.begin_enrollment(ctx, USER)
+    assert step.secret is not None
     assert otp.b32(step.secret) not in repr(step)
     assert repr(step.secret) not in repr(step)
 

@@ -1,46 +1,40 @@
-"""Push approval with the Portvakt Authenticator (docs/protocol.md).
+"""Push approval with the Portvakt Authenticator (docs/protocol.md, docs/methods/push.md).
 
-The method is out of band: nobody types a code into the browser. Everything that can be
-decided without a database lives here and is pure: the challenge claims sent to a device, and
-the checks on a verified answer (PUSH-01, PUSH-02). The core does the I/O and the state.
+Out of band: nobody types a code into the browser. The challenge's number is derived from its
+id with a keyed hash, so the waiting page can be reloaded and still show it while the app never
+receives it (PUSH-01, PUSH-05); only a digest bound to the nonce is stored. An answer is a
+message the device signed with the key it registered (PUSH-02); ``verify`` checks it against the
+challenge and says approved, denied or failed. Everything here is pure: the core does the I/O.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from portvakt import protocol
 from portvakt.context import Context
 from portvakt.crypto import random
 from portvakt.domain import CredentialView, UserRef
+from portvakt.errors import Invalid
 from portvakt.methods.base import (
     Answer,
     Capabilities,
+    ChallengeRequest,
+    ChallengeState,
     ChallengeView,
+    Delivery,
     EnrollmentStep,
     FactorResponse,
+    Issued,
     MethodDefaults,
+    Purpose,
     Strength,
     Verdict,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ChallengeData:
-    """The stored facts of one challenge that a device answer is checked against."""
-
-    tx: str
-    nonce: str
-    number: str
-    expires_at: datetime
-    purpose: str
-    match_mode: str
-    digits: int
-    choices: tuple[str, ...]
-    context: dict[str, Any]
+from portvakt.methods.push import device, fatigue
+from portvakt.methods.push.device import number_for
 
 
 class PushMethod(MethodDefaults):
@@ -52,18 +46,74 @@ class PushMethod(MethodDefaults):
         strength=Strength.STRONG,
         amr=("swk", "mfa"),
     )
+    app = device  # the device protocol: registration, device authentication, signed messages
 
     def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
         """The secret is the activation token inside the QR (single use, sealed at rest)."""
         return EnrollmentStep(secret=random.token().encode(), params={})
 
     def enrollment_display(
-        self, ctx: Context, user: UserRef, cred: CredentialView
-    ) -> dict[str, str]:
-        return {}  # the activation page is built by core.push (it needs the server key)
+        self,
+        ctx: Context,
+        user: UserRef,
+        cred: CredentialView,
+        *,
+        challenge: ChallengeView | None = None,
+        app_key: str = "",
+    ) -> Mapping[str, Any]:
+        """The activation QR (until the app registers), then the test number to match."""
+        return device.activation_display(ctx, user, cred, challenge, app_key)
+
+    def finish_enrollment(
+        self, ctx: Context, cred: CredentialView, resp: FactorResponse
+    ) -> Verdict:
+        return Verdict(ok=False, reason="out_of_band")  # the app answers its test challenge
 
     def normalise_response(self, raw: str) -> str | None:
         return None  # nothing is typed into the browser
+
+    def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
+        settings = ctx.settings
+        now = ctx.now()
+        if request.purpose is Purpose.ENROLLMENT:
+            match_mode, seconds = (
+                protocol.MatchMode.TYPE.value,
+                settings.push_activation_minutes * 60,
+            )
+            context = {"service": settings.issuer, "ip": request.place.get("ip", "")}
+        else:
+            refused = fatigue.refusal(settings, request.recent, now)
+            if refused is not None:
+                raise refused
+            match_mode, seconds = settings.push_match_mode, settings.push_challenge_seconds
+            context = {**request.place, "account": request.user.username}
+            context["service"] = settings.issuer
+        if not request.credentials:
+            raise Invalid("kind_not_allowed")
+        context["time"] = now.isoformat(timespec="seconds")
+        digits = settings.push_number_digits
+        nonce = protocol.new_id()
+        number = number_for(ctx, request.id, digits)
+        choices = protocol.pick_choices(number) if match_mode == protocol.MatchMode.PICK else []
+        data = {
+            "nonce": nonce,
+            "number_digest": protocol.number_digest(number, nonce),
+            "match_mode": match_mode,
+            "digits": digits,
+            "choices": choices,
+            "context": context,
+        }
+        note = {"type": "challenge", "tx": request.id}
+        return Issued(
+            data=data,
+            seconds=seconds,
+            prompt={"number": number},
+            deliveries=(Delivery("notify", f"user:{request.user.id}", note),),
+            supersede=request.purpose is not Purpose.ENROLLMENT,
+        )
+
+    def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
+        return {"number": number_for(ctx, challenge.id, int(challenge.data.get("digits", 2)))}
 
     def verify(
         self,
@@ -72,54 +122,88 @@ class PushMethod(MethodDefaults):
         challenge: ChallengeView | None,
         resp: FactorResponse,
     ) -> Verdict:
-        return Verdict(ok=False, reason="out_of_band")
+        """An app's signed answer (``payload["token"]``) to ``challenge``, from the device of
+        ``cred``: approved, denied (the person said no: not counted as a wrong answer, but
+        "not me" raises an alert) or failed (a wrong number counts as a wrong answer)."""
+        token = (resp.payload or {}).get("token")
+        if challenge is None or not isinstance(token, str):
+            return Verdict(ok=False, reason="malformed", counts=False)
+        try:
+            claims = device.verified(ctx, cred, token, protocol.MessageType.ANSWER)
+        except protocol.ProtocolError as exc:
+            return Verdict(
+                ok=False, reason=exc.code, counts=False, challenge=ChallengeState.PENDING
+            )
+        outcome, reason = check_answer(claims, challenge, ctx, require_uv=self.require_uv(ctx))
+        details = {
+            "purpose": challenge.purpose.value,
+            "context": dict(challenge.data.get("context", {})),
+        }
+        if outcome == "approved":
+            return Verdict(ok=True, details=details)
+        if outcome == "denied":
+            alert = reason == protocol.DenyReason.NOT_ME
+            return Verdict(
+                ok=False,
+                reason=reason,
+                challenge=ChallengeState.DENIED,
+                counts=False,
+                alert=alert,
+                details=details,
+            )
+        counts = reason == "wrong_number" and challenge.purpose is not Purpose.ENROLLMENT
+        return Verdict(ok=False, reason=reason, counts=counts, details=details)
 
-    # -- protocol ------------------------------------------------------------------------------
+    @staticmethod
+    def require_uv(ctx: Context) -> bool:
+        return bool(ctx.settings.push_require_uv)
 
-    def challenge_claims(self, ch: ChallengeData, *, server: str, device_id: str) -> dict[str, Any]:
-        match: dict[str, Any] = {"mode": ch.match_mode, "digits": ch.digits}
-        if ch.match_mode == protocol.MatchMode.PICK:
-            match["choices"] = list(ch.choices)
+    def challenge_claims(
+        self, ctx: Context, challenge: ChallengeView, *, server: str, device_id: str
+    ) -> dict[str, Any]:
+        """The claims of the signed challenge a device is sent (never the number itself)."""
+        data = challenge.data
+        match: dict[str, Any] = {"mode": data["match_mode"], "digits": data["digits"]}
+        if data["match_mode"] == protocol.MatchMode.PICK:
+            match["choices"] = list(data.get("choices", ()))
         return {
             "iss": server,
             "aud": device_id,
-            "tx": ch.tx,
-            "nonce": ch.nonce,
-            "purpose": ch.purpose,
+            "tx": challenge.id,
+            "nonce": data["nonce"],
+            "purpose": challenge.purpose.value,
             "match": match,
-            "context": ch.context,
+            "context": dict(data.get("context", {})),
         }
 
-    def check_answer(
-        self, claims: dict[str, Any], ch: ChallengeData, *, require_uv: bool
-    ) -> tuple[str, str]:
-        """(outcome, reason) for a signature-verified answer: ``approved``, ``denied`` or
-        ``failed`` with a reason such as ``wrong_number``. Compares in constant time."""
-        nonce = claims.get("nonce")
-        if (
-            claims.get("tx") != ch.tx
-            or not isinstance(nonce, str)
-            or not hmac.compare_digest(nonce.encode(), ch.nonce.encode())  # text: ASCII only
-        ):
-            return "failed", "wrong_challenge"
-        consent = claims.get("consent")
-        if consent == protocol.Consent.DENY:
-            reason = claims.get("reason")
-            known = {r.value for r in protocol.DenyReason}
-            named = isinstance(reason, str) and reason in known  # a list is unhashable
-            return "denied", str(reason) if named else protocol.DenyReason.CANCELLED
-        if consent != protocol.Consent.APPROVE:
-            return "failed", "malformed"
-        problem = _approval_problem(claims, ch, require_uv=require_uv)
-        return ("failed", problem) if problem else ("approved", "")
 
-
-def _approval_problem(claims: dict[str, Any], ch: ChallengeData, *, require_uv: bool) -> str:
+def check_answer(  # noqa: PLR0911 - one answer per protocol rule
+    claims: Mapping[str, Any], challenge: ChallengeView, ctx: Context, *, require_uv: bool
+) -> tuple[str, str]:
+    """(outcome, reason) for a signature-verified answer: ``approved``, ``denied`` or
+    ``failed`` with a reason such as ``wrong_number``. Compares in constant time."""
+    nonce = claims.get("nonce")
+    expected = str(challenge.data.get("nonce", ""))
+    if (
+        claims.get("tx") != challenge.id
+        or not isinstance(nonce, str)
+        or not hmac.compare_digest(nonce.encode(), expected.encode())  # text: ASCII only
+    ):
+        return "failed", "wrong_challenge"
+    consent = claims.get("consent")
+    if consent == protocol.Consent.DENY:
+        reason = claims.get("reason")
+        known = {r.value for r in protocol.DenyReason}
+        named = isinstance(reason, str) and reason in known  # a list is unhashable
+        return "denied", str(reason) if named else protocol.DenyReason.CANCELLED
+    if consent != protocol.Consent.APPROVE:
+        return "failed", "malformed"
     number = claims.get("number")
     if not isinstance(number, str) or not number:
-        return "malformed"
-    if not hmac.compare_digest(number.encode(), ch.number.encode()):
-        return "wrong_number"
+        return "failed", "malformed"
+    right = number_for(ctx, challenge.id, int(challenge.data.get("digits", 2)))
+    if not hmac.compare_digest(number.encode(), right.encode()):
+        return "failed", "wrong_number"
     if require_uv and claims.get("uv") is not True:
-        return "uv_required"
-    return ""
+        return "failed", "uv_required"
+    return "approved", ""

@@ -42,7 +42,13 @@ class TotpMethod(MethodDefaults):
         return EnrollmentStep(secret=random.otp_seed(), params=params_to_json(otp.OtpParams()))
 
     def enrollment_display(
-        self, ctx: Context, user: UserRef, cred: CredentialView
+        self,
+        ctx: Context,
+        user: UserRef,
+        cred: CredentialView,
+        *,
+        challenge: ChallengeView | None = None,
+        app_key: str = "",
     ) -> Mapping[str, Any]:
         if cred.secret is None:
             raise ValueError("pending TOTP credential without a secret")

@@ -2,10 +2,11 @@
 
 from portvakt.store.models.audit import AuditEvent
 from portvakt.store.models.base import Base
+from portvakt.store.models.challenge import Challenge
 from portvakt.store.models.credential import Credential
 from portvakt.store.models.integration import Integration
+from portvakt.store.models.keys import SigningKey
 from portvakt.store.models.oidc import OidcClient, OidcGrant, OidcRequest, OidcToken
-from portvakt.store.models.push import PushChallenge, SigningKey
 from portvakt.store.models.ratelimit import NameLock, RateCounter
 from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
 from portvakt.store.models.user import User
@@ -13,6 +14,7 @@ from portvakt.store.models.user import User
 __all__ = [
     "AuditEvent",
     "Base",
+    "Challenge",
     "Credential",
     "Integration",
     "NameLock",
@@ -20,7 +22,6 @@ __all__ = [
     "OidcGrant",
     "OidcRequest",
     "OidcToken",
-    "PushChallenge",
     "RateCounter",
     "RememberedDevice",
     "SignIn",

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -67,3 +68,81 @@ def advance_counter(
         "zero_stays": zero_stays,
     }
     return _ADVANCE.execute(session, params) == 1
+
+
+def get_by_id(
+    session: Session, credential_id: int, *, for_update: bool = False
+) -> Credential | None:
+    return session.get(Credential, credential_id, with_for_update=for_update)
+
+
+def mark_used(
+    session: Session,
+    credential_id: int,
+    now: datetime,
+    *,
+    activate: bool = False,
+    params: Mapping[str, Any] | None = None,
+) -> bool:
+    """Note a use (and new params); with ``activate`` a pending credential becomes active, and
+    the default if the person has none. True if it was activated."""
+    row = session.get(Credential, credential_id)
+    if row is None:
+        return False
+    row.last_used_at = now
+    if params is not None:
+        row.params = dict(params)
+    if not activate or row.state != CredentialState.PENDING.value:
+        return False
+    others = for_user(session, row.user_id, active_only=True)
+    row.state = CredentialState.ACTIVE.value
+    row.is_default = not any(c.is_default for c in others)
+    return True
+
+
+def set_params(
+    session: Session, credential_id: int, params: Mapping[str, Any], *, label: str | None = None
+) -> None:
+    """Replace a credential's non-secret params and drop its secret (a spent activation code);
+    give it ``label`` if it has none."""
+    row = session.get(Credential, credential_id)
+    if row is None:
+        return
+    row.params = dict(params)
+    row.secret = None
+    row.key_id = None
+    if label and not row.label:
+        row.label = label
+
+
+def touch(
+    session: Session, credential_id: int, now: datetime, *, params: Mapping[str, Any] | None = None
+) -> bool:
+    """Note a use of a credential without replay state (and store new params)."""
+    values: dict[str, Any] = {"last_used_at": now}
+    if params is not None:
+        values["params"] = dict(params)
+    result = session.execute(
+        update(_table)
+        .where(_table.c.id == credential_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+def consume(session: Session, credential_id: int, code_id: str, now: datetime) -> bool:
+    """Use up one of a credential's one-time codes (kept in ``params["used"]``) once: the row
+    is read under its lock, so two concurrent uses of one code cannot both pass."""
+    row = session.get(Credential, credential_id, with_for_update=True)
+    if row is None:
+        return False
+    params = dict(row.params or {})
+    used = list(params.get("used", []))
+    if code_id in used:
+        return False
+    params["used"] = [*used, code_id]
+    row.params = params
+    row.last_used_at = now
+    session.flush()
+    return True

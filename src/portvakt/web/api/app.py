@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from portvakt.core import push, pushdevice
+from portvakt.core import devices
 from portvakt.errors import Denied
 from portvakt.protocol import APP_PATHS, peek
 from portvakt.web.deps import W, Web
@@ -51,33 +51,31 @@ def refused(exc: Denied) -> JSONResponse:
 @router.post(APP_PATHS["register"], status_code=201)
 def register(w: W, body: TokenBody) -> Response:
     try:
-        answer = pushdevice.register(w.rt.core, w.ctx, body.token)
+        answer = devices.register(w.rt.core, w.ctx, body.token)
     except Denied as exc:
         return refused(exc)
-    answer.pop("user_id", None)
-    answer.pop("tx", None)
     return JSONResponse(answer, status_code=201)
 
 
 @router.get(APP_PATHS["nonce"])
 def nonce(w: W) -> dict[str, object]:
-    return {"nonce": pushdevice.new_nonce(w.ctx), "expires_in": pushdevice.NONCE_SECONDS}
+    value, seconds = devices.nonce(w.rt.core, w.ctx)
+    return {"nonce": value, "expires_in": seconds}
 
 
 @router.get(APP_PATHS["challenges"])
 def challenges(w: W, authorization: str | None = Header(default=None)) -> Response:
     try:
-        device = pushdevice.authenticate(w.rt.core, w.ctx, authorization)
+        device = devices.authenticate(w.rt.core, w.ctx, authorization)
     except Denied as exc:
         return refused(exc)
-    return JSONResponse({"challenges": pushdevice.pending_for(w.rt.core, w.ctx, device)})
+    return JSONResponse({"challenges": devices.pending_for(w.rt.core, w.ctx, device)})
 
 
 @router.post(APP_PATHS["answers"])
 def answers(w: W, body: TokenBody) -> Response:
     try:
-        device = pushdevice.find_device(w.rt.core, w.ctx, body.token)
-        state = push.answer(w.rt.core, w.ctx, body.token, device)
+        state = devices.answer(w.rt.core, w.ctx, body.token)
     except Denied as exc:
         return refused(exc)
     return JSONResponse({"state": state})
@@ -88,13 +86,13 @@ async def events(
     request: Request, w: W, authorization: str | None = Header(default=None)
 ) -> Response:
     try:
-        device = await run_in_threadpool(pushdevice.authenticate, w.rt.core, w.ctx, authorization)
+        device = await run_in_threadpool(devices.authenticate, w.rt.core, w.ctx, authorization)
     except Denied as exc:
         return refused(exc)
     return stream(device_events(request, w, device))
 
 
-async def device_events(request: Request, w: Web, device: pushdevice.Device) -> AsyncIterator[str]:
+async def device_events(request: Request, w: Web, device: devices.Device) -> AsyncIterator[str]:
     """Every pending challenge on connect, then new ones and ``answered`` notices as they are
     announced; a comment line every 15 s keeps proxies from closing the stream."""
     subscription = w.rt.core.notifier.subscribe(f"user:{device.user_id}")
@@ -114,14 +112,14 @@ async def device_events(request: Request, w: Web, device: pushdevice.Device) -> 
         await subscription.close()
 
 
-async def _relay(w: Web, device: pushdevice.Device, message: str, sent: set[str]) -> list[str]:
+async def _relay(w: Web, device: devices.Device, message: str, sent: set[str]) -> list[str]:
     try:
         note = json.loads(message)
     except ValueError:
         return []
     if note.get("type") == "answered":
         return [event("answered", {"tx": note.get("tx"), "state": note.get("state")})]
-    tokens = await run_in_threadpool(pushdevice.pending_for, w.rt.core, w.ctx, device)
+    tokens = await run_in_threadpool(devices.pending_for, w.rt.core, w.ctx, device)
     fresh = []
     for token in tokens:
         tx = str(peek(token).get("tx"))

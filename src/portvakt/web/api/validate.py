@@ -140,7 +140,7 @@ async def check_code(
     return await validate.check(rt.core, ctx, check)  # confirms the key itself
 
 
-async def validate_start(request: Request) -> Response:
+async def validate_start(request: Request) -> Response:  # noqa: PLR0911 - one per answer
     rt = runtime(request)
     digest = integrations.key_digest(rt.box, request.headers.get("authorization"))
     if digest is None:
@@ -164,8 +164,13 @@ async def validate_start(request: Request) -> Response:
     if body is None:
         return bad_body(await request.body())
     ctx = _context(request, integration)
+    kind = cast(str, body.method)
+    registry = rt.core.registry
+    sendable = kind in registry and registry.get(kind).capabilities.challenge
+    if not sendable or Door.API.value not in registry.get(kind).capabilities.doors:
+        return _error(400, "invalid_request", f"{kind!r} is not a method that can be sent.")
     result = await run_in_threadpool(
-        validate.start_push, rt.core, ctx, integration, body.username, body.client_ip
+        validate.start_challenge, rt.core, ctx, integration, body.username, kind, body.client_ip
     )
     return JSONResponse(result.as_json())
 
@@ -231,3 +236,24 @@ async def validate_result(
             await subscription.get(timeout=remaining)
     finally:
         await subscription.close()
+
+
+def document_methods(schema: dict[str, Any], kinds: list[str]) -> dict[str, Any]:
+    """Name the kinds ``method`` accepts (the registry's challenge kinds) in the OpenAPI
+    document, so that it says exactly what the API takes."""
+    body = (
+        schema.get("paths", {})
+        .get("/api/v1/validate", {})
+        .get("post", {})
+        .get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+    )
+    named = {"type": "string", "enum": kinds}
+    if "method" in body.get("properties", {}):
+        body["properties"]["method"] = {"anyOf": [named, {"type": "null"}], "default": None}
+    for branch in body.get("oneOf", []):
+        if "method" in branch.get("properties", {}):
+            branch["properties"]["method"] = named
+    return schema

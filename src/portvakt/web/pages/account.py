@@ -20,7 +20,6 @@ from portvakt.web.pages.signin import throttle_text
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 STATUS = {Invalid: 400, Denied: 401, NotFound: 404, Conflict: 409, Throttled: 429}
 HOME = "/account"
-ENROLL_PAGES = {"push": "push"}  # kinds whose enrolment page is not the code-confirm page
 
 
 def home() -> Response:
@@ -93,9 +92,13 @@ def add_choose(w: W, live: Live) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
-    return w.page(
-        "add_method.html", kinds=sorted(w.rt.core.knobs.allowed_kinds), user=live.user, live=live
-    )
+    registry = w.rt.core.registry
+    kinds = [
+        kind
+        for kind in registry.kinds()
+        if kind in w.rt.core.knobs.allowed_kinds and registry.get(kind).capabilities.enrollable
+    ]
+    return w.page("add_method.html", kinds=sorted(kinds), user=live.user, live=live)
 
 
 @router.post("/account/methods/add")
@@ -107,7 +110,9 @@ def add_begin(w: W, live: Live, kind: Kind) -> Response:
         credential_id = enrollment.begin(w.rt.core, w.ctx, user_id=live.user.id, kind=kind)
     except Invalid as exc:
         return account_page(w, live, error=exc)
-    page = ENROLL_PAGES.get(kind, "confirm")
+    # a typed first code is confirmed on /confirm; an out-of-band kind waits on /<kind>
+    method = w.rt.core.registry.get(kind)
+    page = "confirm" if method.capabilities.interactive else kind
     return RedirectResponse(f"/account/methods/{credential_id}/{page}", status_code=303)
 
 
@@ -175,7 +180,7 @@ def _verify_page(
         error=error,
         headers=headers,
         next_path=safe_next(w.request.query_params.get("next")),
-        kinds=sorted({m.kind for m in info.methods}),
+        kinds=sorted({m.kind for m in info.methods if m.kind in w.rt.core.knobs.allowed_kinds}),
         user=live.user,
         live=live,
     )

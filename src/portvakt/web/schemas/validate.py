@@ -25,14 +25,18 @@ class ValidateRequest(BaseModel):
         json_schema_extra={
             "oneOf": [
                 {"required": ["code"], "properties": {"code": {"type": "string"}}},
-                {"required": ["method"], "properties": {"method": {"const": "push"}}},
+                {"required": ["method"], "properties": {"method": {"type": "string"}}},
             ]
         },
     )
 
     username: str = Field(min_length=1, max_length=MAX_USERNAME)
     code: str | None = Field(default=None, min_length=1, max_length=MAX_CODE)
-    method: Literal["push"] | None = None
+    method: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{1,23}$",
+        description="A method kind that sends a challenge to the person (`push`).",
+    )
     client_ip: str | None = Field(
         default=None,
         max_length=MAX_CLIENT_IP,

@@ -22,7 +22,11 @@
   });
   var activation = document.getElementById("activation");
   watch(activation, function (data) {
-    if (data.state === "active") { window.location.assign("/account"); return false; }
+    if (data.state === "active") {
+      var finish = document.getElementById("finish");
+      if (finish) { finish.submit(); } else { window.location.assign(activation.dataset.done || "/account"); }
+      return false;
+    }
     if (data.state !== activation.dataset.state) { window.location.reload(); return false; }
     return true;
   });

@@ -1,0 +1,64 @@
+"""Finishing with an approved challenge, for any kind that issues one: a sign-in in progress,
+a step-up on Security info, or a validate-API transaction. Each is one transaction that moves
+the challenge to ``used`` exactly once, so one approval can never finish two things."""
+
+from __future__ import annotations
+
+from portvakt.context import Context
+from portvakt.core import challenges
+from portvakt.core.audit import Event, record
+from portvakt.core.base import Core
+from portvakt.core.sessions import SessionView
+from portvakt.core.signin import PendingSignIn, Progress, finish_pending
+from portvakt.domain import Purpose
+from portvakt.errors import Denied, Invalid
+from portvakt.store.repos import challenges as challenge_rows
+from portvakt.store.repos import websessions
+from portvakt.store.repos.challenges import Binding
+
+
+def start_signin(core: Core, ctx: Context, pending: PendingSignIn, kind: str) -> challenges.Shown:
+    """Send a challenge of ``kind`` for a sign-in whose password step passed."""
+    if kind not in pending.decision.offered_kinds:
+        raise Invalid("kind_not_allowed")
+    binding = Binding(signin_id=pending.id)
+    return challenges.issue(
+        core, ctx, user=pending.user, kind=kind, purpose=Purpose.SIGNIN, binding=binding
+    )
+
+
+def view_signin(core: Core, ctx: Context, pending: PendingSignIn, tx: str) -> challenges.Shown:
+    return challenges.view(core, ctx, tx, Binding(signin_id=pending.id), pending.user.id)
+
+
+def finish_signin(
+    core: Core, ctx: Context, pending: PendingSignIn, tx: str, *, remember: bool = False
+) -> Progress:
+    """The browser's last step: an approved challenge of *this* sign-in opens the session."""
+    with core.store.write() as s:
+        found = challenge_rows.get(s, tx)
+        if found is None or not challenge_rows.use(s, tx, Binding(signin_id=pending.id)):
+            raise Denied("push_not_approved")
+        return finish_pending(s, ctx, pending, method=found.view.kind, remember=remember)
+
+
+def start_step_up(core: Core, ctx: Context, live: SessionView, kind: str) -> challenges.Shown:
+    binding = Binding(session_id=live.id)
+    return challenges.issue(
+        core, ctx, user=live.user, kind=kind, purpose=Purpose.STEP_UP, binding=binding
+    )
+
+
+def view_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> challenges.Shown:
+    return challenges.view(core, ctx, tx, Binding(session_id=live.id), live.user.id)
+
+
+def finish_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> None:
+    """An approved step-up challenge of this session counts as a fresh second factor."""
+    with core.store.write() as s:
+        found = challenge_rows.get(s, tx)
+        if found is None or not challenge_rows.use(s, tx, Binding(session_id=live.id)):
+            raise Denied("push_not_approved")
+        kind = found.view.kind
+        record(s, ctx, Event.STEP_UP, user_id=live.user.id, method=kind)
+        websessions.mark_factor(s, live.id, method=kind, at=ctx.now())
