@@ -22,8 +22,12 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 METHODS = [
     ("**.py", "python"),
     ("web/templates/**.html", "jinja2"),
+    ("methods/**.html", "jinja2"),  # each method's own templates
 ]
-OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+OPTIONS = {
+    "web/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+    "methods/**.html": {"extensions": "jinja2.ext.i18n"},
+}
 
 
 def extract() -> Catalog:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from portvakt.channels.geoip import locator_from_path
@@ -14,7 +15,7 @@ from portvakt.crypto.secretbox import KeyRing
 from portvakt.directory.local import LocalDirectory
 from portvakt.domain import Door
 from portvakt.methods.registry import load_registry
-from portvakt.ports import Clock
+from portvakt.ports import Clock, Sender
 from portvakt.settings import Settings
 from portvakt.store import migrate
 from portvakt.store.db import Store
@@ -84,8 +85,20 @@ def build(settings: Settings, *, clock: Clock | None = None, upgrade: bool = Tru
             settings.redis_url.get_secret_value() if settings.redis_url else None,
         ),
         locator=locator_from_path(settings.geoip_database),
+        senders=load_senders(settings),
     )
     return Runtime(settings=settings, core=core, box=box, clock=clock or SystemClock())
+
+
+def load_senders(settings: Settings) -> dict[str, Sender]:
+    """Delivery channels (``sms``, ...) from the ``portvakt.channels`` entry points: each names
+    a factory that takes the settings and returns a ``Sender``, or None when not configured."""
+    senders = {}
+    for entry in entry_points(group="portvakt.channels"):
+        sender = entry.load()(settings)
+        if sender is not None:
+            senders[entry.name] = sender
+    return senders
 
 
 def _restrict_sqlite_files(url: str) -> None:

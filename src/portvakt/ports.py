@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -70,4 +71,13 @@ class Notifier(Protocol):
 class Locator(Protocol):
     def locate(self, ip: str) -> tuple[str | None, str | None]:
         """(city, country) for an address, or (None, None) when unknown."""
+        ...
+
+
+class Sender(Protocol):
+    """Delivers what a method asked to send (``methods.base.Delivery``: an SMS code) through
+    one channel (``sms``); chosen by name from the ``portvakt.channels`` entry points."""
+
+    def send(self, to: str, payload: Mapping[str, Any]) -> None:
+        """Hand one message to the channel. Called after the commit; raises on failure."""
         ...

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from portvakt.directory.base import Directory
 from portvakt.methods.registry import Registry
 from portvakt.policy.knobs import Knobs
-from portvakt.ports import Locator, Notifier
+from portvakt.ports import Locator, Notifier, Sender
 from portvakt.settings import Settings
 from portvakt.store.db import Store
 
@@ -20,6 +21,7 @@ class Core:
     directory: Directory
     notifier: Notifier
     locator: Locator
+    senders: Mapping[str, Sender] = field(default_factory=dict)  # delivery channel -> port
 
 
 def allowed_kinds(settings: Settings, registry: Registry) -> frozenset[str]:
@@ -42,5 +44,4 @@ def knobs_from_settings(settings: Settings, registry: Registry) -> Knobs:
         lockout_seconds=settings.factor_lockout_seconds,
         lockout_max_seconds=settings.factor_lockout_max_seconds,
         hard_limit=settings.factor_hard_limit,
-        push_require_uv=settings.push_require_uv,
     )

@@ -45,6 +45,7 @@ class Shown:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
+    user_id: int
     shown: Shown
     deliveries: tuple[Delivery, ...]
     superseded: tuple[str, ...]
@@ -111,6 +112,9 @@ def issue_in(  # noqa: PLR0913
         place=place(core, ctx),
     )
     issued = method.challenge(ctx, request)
+    missing = [d.channel for d in issued.deliveries if not can_deliver(core, d.channel)]
+    if missing:
+        raise Invalid("channel_unavailable")  # nothing is stored: the transaction rolls back
     superseded = challenges.supersede(s, user.id, kind) if issued.supersede else []
     expires = now + timedelta(seconds=issued.seconds)
     challenges.add(
@@ -134,7 +138,7 @@ def issue_in(  # noqa: PLR0913
         details={"tx": request.id, "purpose": purpose.value},
     )
     shown = Shown(request.id, kind, ChallengeState.PENDING.value, expires, None, issued.prompt)
-    return Sent(shown, issued.deliveries, tuple(superseded))
+    return Sent(user.id, shown, issued.deliveries, tuple(superseded))
 
 
 def view(core: Core, ctx: Context, challenge_id: str, binding: Binding, user_id: int) -> Shown:
@@ -198,17 +202,25 @@ def use(s: Session, challenge_id: str, binding: Binding) -> bool:
 
 def publish(core: Core, sent: Sent) -> None:
     """After the commit: end the superseded challenges' waits, send the deliveries."""
-    user_id = None
-    for delivery in sent.deliveries:
-        if delivery.channel != "notify":
-            raise RuntimeError(f"no port for the delivery channel {delivery.channel!r}")
-        core.notifier.publish(delivery.to, json.dumps(dict(delivery.payload)))
-        user_id = delivery.to
     for tx in sent.superseded:
-        note = json.dumps({"type": "answered", "tx": tx, "state": "superseded"})
-        core.notifier.publish(f"tx:{tx}", note)
-        if user_id is not None:
-            core.notifier.publish(user_id, note)
+        announce(core, sent.user_id, tx, "superseded")
+    for delivery in sent.deliveries:
+        deliver(core, delivery)
+
+
+NOTIFY = "notify"  # the built-in channel: an event to the person's waiting apps and pages
+
+
+def can_deliver(core: Core, channel: str) -> bool:
+    return channel == NOTIFY or channel in core.senders
+
+
+def deliver(core: Core, delivery: Delivery) -> None:
+    """Hand one delivery to its port: the notifier, or the sender of its channel."""
+    if delivery.channel == NOTIFY:
+        core.notifier.publish(delivery.to, json.dumps(dict(delivery.payload)))
+    else:
+        core.senders[delivery.channel].send(delivery.to, delivery.payload)
 
 
 def announce(core: Core, user_id: int, tx: str, state: str) -> None:

@@ -60,10 +60,18 @@ class Registry:
 
     def template_folders(self) -> dict[str, Path]:
         """``kind -> folder`` for every method that ships its own templates."""
+        return self._folders("templates")
+
+    def static_folders(self) -> dict[str, Path]:
+        """``kind -> folder`` of files served at ``/static/methods/<kind>/`` (a ceremony's
+        script)."""
+        return self._folders("static")
+
+    def _folders(self, name: str) -> dict[str, Path]:
         folders = {}
         for kind, method in self._methods.items():
             module = sys.modules[type(method).__module__]
-            folder = Path(module.__file__ or "").parent / "templates"
+            folder = Path(module.__file__ or "").parent / name
             if folder.is_dir():
                 folders[kind] = folder
         return folders

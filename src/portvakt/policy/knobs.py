@@ -13,7 +13,6 @@ class Knobs:
     enrollment_deadline: date | None = None  # grace: activation may be skipped until this date
     remember_device_days: int = 20  # 0 hides "don't ask again on this device"
     allowed_kinds: frozenset[str] = frozenset()  # the composition root: every registered kind
-    push_require_uv: bool = False
     lockout_threshold: int = 10
     lockout_seconds: int = 300
     lockout_max_seconds: int = 3600

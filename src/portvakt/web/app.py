@@ -80,6 +80,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.validate_keys = KeyCache()
     app.add_middleware(NulMiddleware)  # inside SecurityMiddleware: bodies are bounded first
     app.add_middleware(SecurityMiddleware)
+    for kind, folder in runtime.core.registry.static_folders().items():
+        app.mount(f"/static/methods/{kind}", StaticFiles(directory=folder))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Routes are tried in this order: the busiest machine endpoints first (bench/README.md)
     challenge_kinds = [

@@ -36,6 +36,9 @@ ERRORS: dict[str, str] = {
     "enrollment_not_found": N_("That setup has expired. Start adding the method again."),
     "device_not_found": N_("That device was not found."),
     "kind_not_allowed": N_("That kind of sign-in method is not available."),
+    "channel_unavailable": N_(
+        "The code cannot be sent right now. Sign in another way, or ask your service desk."
+    ),
     "method_not_allowed": N_("That action is not allowed here."),
     "step_up_required": N_("Confirm it's you with a code before you change your security info."),
     "server_error": N_("Something went wrong on our side. Please try again."),
