@@ -32,14 +32,22 @@ def view_signin(core: Core, ctx: Context, pending: PendingSignIn, tx: str) -> ch
 
 
 def finish_signin(
-    core: Core, ctx: Context, pending: PendingSignIn, tx: str, *, remember: bool = False
+    core: Core,
+    ctx: Context,
+    pending: PendingSignIn,
+    tx: str,
+    *,
+    remember: bool = False,
+    old_session: str | None = None,
 ) -> Progress:
     """The browser's last step: an approved challenge of *this* sign-in opens the session."""
     with core.store.write() as s:
         found = challenge_rows.get(s, tx)
         if found is None or not challenge_rows.use(s, tx, Binding(signin_id=pending.id)):
             raise Denied("push_not_approved")
-        return finish_pending(s, ctx, pending, method=found.view.kind, remember=remember)
+        return finish_pending(
+            s, ctx, pending, method=found.view.kind, remember=remember, old_session=old_session
+        )
 
 
 def start_step_up(core: Core, ctx: Context, live: SessionView, kind: str) -> challenges.Shown:

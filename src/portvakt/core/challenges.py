@@ -265,7 +265,7 @@ def _apply(
     state = verdict.challenge_state
     now = ctx.now()
     challenges.answer(s, challenge.id, state=state, reason=verdict.reason, at=now, by=cred.id)
-    details = {"tx": challenge.id, "reason": verdict.reason, **dict(verdict.details)}
+    details = {"tx": challenge.id, "reason": verdict.reason, **dict(verdict.details or {})}
     kind = challenge.kind
     if verdict.ok:
         record(

@@ -71,32 +71,35 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
     with the counters of ``budgets`` (``subject.counters``, in the same order). With ``kinds``
     the code is tried against every credential of those kinds (a 6-digit code against a TOTP
     app and a hardware token alike); a wrong code still counts once."""
-    tried = tuple(k for k in ((kind,) if kind else kinds) if k in core.registry)
-    if not tried:
+    if kind is not None:
+        if kind not in core.registry:
+            return FactorOutcome(ok=False)
+        kinds = (kind,)
+    if not kinds:
         return FactorOutcome(ok=False)
-    named = tried[0]
     user_id = subject.user_id
     try:
         gate(ctx, subject.lock, subject.counters, budgets)
     except Throttled as exc:
+        named = _named(subject, kinds)
         record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=named)
         return FactorOutcome(ok=False, throttled=exc)
     replayed = False
-    for credential in _candidates(subject, tried):
-        method = core.registry.get(credential.view.kind)
+    registry = core.registry
+    for credential in _candidates(subject, kinds):
+        method = registry.get(credential.view.kind)
         code = method.normalise_response(raw_code)
         if code is None:
             continue
         view = open_sealed(ctx, credential)
         verdict = method.verify(ctx, view, None, FactorResponse(code=code))
-        replayed = replayed or verdict.reason == "replay"
         if verdict.ok and _apply(s, ctx, credential, verdict):
             lock = subject.lock
             if lock.failures:
-                lock = replace(lock, failures=0)
-                factors.save_lock(s, user_id, lock)
-            return FactorOutcome(ok=True, credential_id=credential.view.id, kind=view.kind)
-        replayed = replayed or verdict.ok
+                factors.save_lock(s, user_id, replace(lock, failures=0))
+            return FactorOutcome(ok=True, credential_id=view.id, kind=view.kind)
+        replayed = replayed or verdict.ok or verdict.reason == "replay"
+    named = _named(subject, kinds)
     event = Event.FACTOR_REPLAY if replayed else Event.FACTOR_FAILED
     record(s, ctx, event, outcome="failure", user_id=user_id, method=named)
     spend(s, ctx, budgets)
@@ -153,6 +156,11 @@ def address_budget(ctx: Context, ip: str | None = None) -> Budget:
 
 def keys_of(budgets: Sequence[Budget]) -> tuple[str, ...]:
     return tuple(budget.key for budget in budgets)
+
+
+def _named(subject: FactorSubject, kinds: tuple[str, ...]) -> str:
+    """The kind an audit row names: the person's own of ``kinds``, or the first."""
+    return next((c.view.kind for c in subject.credentials if c.view.kind in kinds), kinds[0])
 
 
 def _candidates(subject: FactorSubject, kinds: tuple[str, ...]) -> list[SealedCredential]:

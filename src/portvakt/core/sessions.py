@@ -133,26 +133,35 @@ def replace(core: Core, ctx: Context, old_token: str | None, new_token: str) -> 
     ``end`` would end them, audited for that person."""
     if not old_token or len(old_token) > 100:
         return
-    old, new = sha256_hex(old_token), sha256_hex(new_token)
     with core.store.write() as s:
-        previous = s.get(WebSession, old)
-        current = s.get(WebSession, new)
-        owner = current.user_id if current is not None else None
-        s.execute(delete(WebSession).where(WebSession.id == old))
-        if owner is not None:
-            s.execute(
-                update(OidcGrant)
-                .where(OidcGrant.session_id == old, OidcGrant.user_id == owner)
-                .values(session_id=new)
-                .execution_options(synchronize_session=False)
-            )
-        others = _live_grant_owners(s, OidcGrant.session_id == old)
-        _revoke_grants(s, ctx, OidcGrant.session_id == old)
-        if previous is not None and previous.user_id != owner:
-            others.setdefault(previous.user_id, 0)
-        for user_id, count in others.items():
-            details = {"reason": "another_signin", "grants_revoked": count}
-            record(s, ctx, Event.SIGNOUT, user_id=user_id, details=details)
+        replace_in(s, ctx, old_token, new_token)
+
+
+def replace_in(s: Session, ctx: Context, old_token: str | None, new_token: str) -> None:
+    """``replace`` inside the transaction that opened the new session."""
+    if not old_token or len(old_token) > 100:
+        return
+    old, new = sha256_hex(old_token), sha256_hex(new_token)
+    if old == new:
+        return
+    previous = s.get(WebSession, old)
+    current = s.get(WebSession, new)
+    owner = current.user_id if current is not None else None
+    s.execute(delete(WebSession).where(WebSession.id == old))
+    if owner is not None:
+        s.execute(
+            update(OidcGrant)
+            .where(OidcGrant.session_id == old, OidcGrant.user_id == owner)
+            .values(session_id=new)
+            .execution_options(synchronize_session=False)
+        )
+    others = _live_grant_owners(s, OidcGrant.session_id == old)
+    _revoke_grants(s, ctx, OidcGrant.session_id == old)
+    if previous is not None and previous.user_id != owner:
+        others.setdefault(previous.user_id, 0)
+    for user_id, count in others.items():
+        details = {"reason": "another_signin", "grants_revoked": count}
+        record(s, ctx, Event.SIGNOUT, user_id=user_id, details=details)
 
 
 def _live_grant_owners(session: Session, where: ColumnElement[bool]) -> dict[int | None, int]:

@@ -59,7 +59,13 @@ class WrongPassword(Denied):
 
 
 def submit_password(
-    core: Core, ctx: Context, *, username: str, password: str, device_token: str | None
+    core: Core,
+    ctx: Context,
+    *,
+    username: str,
+    password: str,
+    device_token: str | None,
+    old_session: str | None = None,
 ) -> Progress:
     """Step 1. Unknown user, wrong password and disabled account all give the same
     ``WrongPassword`` after about the same time (RL-06); over a budget, ``Throttled``
@@ -107,7 +113,9 @@ def submit_password(
             progress = _pending(s, ctx, user.id, SignInStage.FACTOR)
         else:
             method = "remembered_device" if remembered else "password"
-            progress = _finish(s, ctx, user.id, method=method, factor=False, remembered=remembered)
+            progress = _finish(
+                s, ctx, user.id, method=method, factor=False, remembered=remembered, old=old_session
+            )
     return replace(progress, wait=admission.wait)
 
 
@@ -132,30 +140,52 @@ def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
         )
 
 
-def submit_code(
-    core: Core, ctx: Context, pending: PendingSignIn, *, kind: str, code: str, remember: bool
+def submit_code(  # noqa: PLR0913 - keyword-only: the form and the browser's cookies
+    core: Core,
+    ctx: Context,
+    pending: PendingSignIn,
+    *,
+    kind: str,
+    code: str,
+    remember: bool,
+    old_session: str | None = None,
 ) -> Progress:
-    """Step 2: the second factor, for a sign-in ``load`` found. Wrong → ``Denied('wrong_code')``;
-    locked → ``Throttled``."""
+    """Step 2: the second factor, for a sign-in ``load`` found. One transaction: the sign-in
+    row is locked and checked again (cancelled or expired meanwhile: ``NotFound``), the code
+    checked, the session opened. Wrong → ``Denied('wrong_code')``; locked → ``Throttled``."""
     if pending.stage is not SignInStage.FACTOR or kind not in pending.decision.offered_kinds:
         raise Denied("wrong_stage")
     if not core.registry.get(kind).capabilities.interactive:
         raise Denied("wrong_stage")
     with core.store.write() as s:
+        lock(s, ctx, pending)
         outcome = check_code(s, core, ctx, user_id=pending.user.id, kind=kind, raw_code=code)
         if outcome.ok:
-            return finish_pending(s, ctx, pending, method=kind, remember=remember)
+            return finish_pending(
+                s, ctx, pending, method=kind, remember=remember, old_session=old_session
+            )
     if outcome.throttled is not None:
         raise outcome.throttled
     raise Denied("wrong_code")
 
 
-def skip_activation(core: Core, ctx: Context, *, token: str | None) -> Progress:
+def lock(s: Session, ctx: Context, pending: PendingSignIn) -> None:
+    """Lock the sign-in row inside the write that acts on it; ``NotFound('signin_expired')``
+    when it was cancelled, finished or expired since ``load`` read it."""
+    row = s.get(SignIn, pending.id, with_for_update=True)
+    if row is None or row.expires_at <= ctx.now() or row.stage != pending.stage.value:
+        raise NotFound("signin_expired")
+
+
+def skip_activation(
+    core: Core, ctx: Context, *, token: str | None, old_session: str | None = None
+) -> Progress:
     """Grace period: sign in without a method, if policy still allows it."""
     pending = load(core, ctx, token)
     if pending.stage is not SignInStage.ACTIVATION or not pending.decision.may_skip_enrollment:
         raise Denied("activation_required")
     with core.store.write() as s:
+        lock(s, ctx, pending)
         s.execute(delete(SignIn).where(SignIn.id == pending.id))
         record(
             s,
@@ -164,37 +194,35 @@ def skip_activation(core: Core, ctx: Context, *, token: str | None) -> Progress:
             user_id=pending.user.id,
             details={"days_left": pending.decision.grace_days_left},
         )
-        return _finish(s, ctx, pending.user.id, method="password", factor=False)
-
-
-def finish_activation(core: Core, ctx: Context, pending: PendingSignIn, *, kind: str) -> Progress:
-    """Called when the first method was confirmed during sign-in: the confirming code proved
-    possession, so the person is signed in with two factors."""
-    with core.store.write() as s:
-        return finish_pending(s, ctx, pending, method=kind)
+        return _finish(s, ctx, pending.user.id, method="password", factor=False, old=old_session)
 
 
 def finish_pending(
-    s: Session, ctx: Context, pending: PendingSignIn, *, method: str, remember: bool = False
+    s: Session,
+    ctx: Context,
+    pending: PendingSignIn,
+    *,
+    method: str,
+    remember: bool = False,
+    old_session: str | None = None,
 ) -> Progress:
-    """End a sign-in in progress with a proven second factor (inside the caller's
-    transaction); optionally remember this device for the policy's number of days."""
-    s.execute(
-        delete(SignIn).where(SignIn.id == pending.id).execution_options(synchronize_session=False)
+    """End a sign-in in progress with a proven second factor, inside the caller's transaction:
+    the sign-in row goes (``NotFound`` if it already went or expired: the whole transaction is
+    undone), a new session opens, the browser's old session ends and its apps' grants move;
+    optionally this device is remembered for the policy's number of days."""
+    gone = s.execute(
+        delete(SignIn)
+        .where(SignIn.id == pending.id, SignIn.expires_at > ctx.now())
+        .execution_options(synchronize_session=False)
     )
+    if int(gone.rowcount or 0) != 1:  # type: ignore[attr-defined]
+        raise NotFound("signin_expired")
     device = None
     days = pending.decision.remember_device_days
     if remember and days > 0:
         device = sessions.remember_device(s, ctx, user_id=pending.user.id, days=days)
-    done = _finish(s, ctx, pending.user.id, method=method, factor=True)
+    done = _finish(s, ctx, pending.user.id, method=method, factor=True, old=old_session)
     return Progress(SignInStage.DONE, session_token=done.session_token, device_token=device)
-
-
-def set_pending_credential(core: Core, signin_id: str, credential_id: int) -> None:
-    with core.store.write() as s:
-        row = s.get(SignIn, signin_id)
-        if row is not None:
-            row.pending_credential_id = credential_id
 
 
 def cancel(core: Core, token: str | None) -> None:
@@ -232,11 +260,19 @@ def _pending(s: Session, ctx: Context, user_id: int, stage: SignInStage) -> Prog
     return Progress(stage, signin_token=token)
 
 
-def _finish(
-    s: Session, ctx: Context, user_id: int, *, method: str, factor: bool, remembered: bool = False
+def _finish(  # noqa: PLR0913 - keyword-only: how, and the browser's old session
+    s: Session,
+    ctx: Context,
+    user_id: int,
+    *,
+    method: str,
+    factor: bool,
+    remembered: bool = False,
+    old: str | None = None,
 ) -> Progress:
     token = sessions.create(
         s, ctx, user_id=user_id, method=method, factor=factor, remembered=remembered
     )
+    sessions.replace_in(s, ctx, old, token)
     record(s, ctx, Event.SIGNIN_SUCCEEDED, user_id=user_id, method=method)
     return Progress(SignInStage.DONE, session_token=token)

@@ -74,13 +74,12 @@ def _user(s: Session, username: str, *, for_update: bool = False) -> User | None
     return None if row is None or row.disabled else row
 
 
-def _code_kinds(core: Core, subject: FactorSubject) -> list[str]:
-    """Typed-code kinds that serve this door and are allowed: the person's own, or the first
-    one when the person has none (so the attempt is still checked and counted)."""
-    usable = [k for k in core.registry.code_kinds(Door.API.value) if k in core.knobs.allowed_kinds]
-    own = {c.view.kind for c in subject.credentials}
-    mine = [kind for kind in usable if kind in own]
-    return mine or usable[:1]
+def _code_kinds(core: Core) -> tuple[str, ...]:
+    """Typed-code kinds that serve this door and are allowed. A person with none of them is
+    still checked and counted (nothing matches)."""
+    kinds = core.registry.code_kinds(Door.API.value)
+    allowed = core.knobs.allowed_kinds
+    return kinds if allowed.issuperset(kinds) else tuple(k for k in kinds if k in allowed)
 
 
 def client_address(value: str) -> str:
@@ -175,7 +174,7 @@ def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result
         user_id = subject.user_id
         if len(subject.counters) != len(budgets):  # an untrusted client_ip's counter
             subject = replace(subject, counters=subject.counters[: len(budgets)])
-        kinds = tuple(_code_kinds(core, subject))
+        kinds = _code_kinds(core)
         outcome = check_subject(
             s, core, ctx, subject, kinds=kinds, raw_code=request.code, budgets=budgets
         )

@@ -155,7 +155,7 @@ class Verdict:
     challenge: ChallengeState | None = None
     counts: bool = True
     alert: bool = False  # the person reports that someone else is trying ("not me")
-    details: Mapping[str, Any] = field(default_factory=dict)  # for the audit row
+    details: Mapping[str, Any] | None = None  # for the audit row
 
     @property
     def challenge_state(self) -> ChallengeState:

@@ -40,6 +40,7 @@ class Registry:
             self._methods[cls.kind] = method
         if given:
             raise RuntimeError(f"settings for unknown methods: {', '.join(sorted(given))}")
+        self._code_kinds: dict[str, tuple[str, ...]] = {}
 
     def get(self, kind: str) -> Method:
         return self._methods[kind]
@@ -51,12 +52,15 @@ class Registry:
         return kind in self._methods
 
     def code_kinds(self, door: str) -> tuple[str, ...]:
-        """Kinds answered by a typed code at ``door``."""
-        return tuple(
-            kind
-            for kind, method in self._methods.items()
-            if method.capabilities.answer is Answer.CODE and door in method.capabilities.doors
-        )
+        """Kinds answered by a typed code at ``door`` (worked out once per door)."""
+        found = self._code_kinds.get(door)
+        if found is None:
+            found = self._code_kinds[door] = tuple(
+                kind
+                for kind, method in self._methods.items()
+                if method.capabilities.answer is Answer.CODE and door in method.capabilities.doors
+            )
+        return found
 
     def template_folders(self) -> dict[str, Path]:
         """``kind -> folder`` for every method that ships its own templates."""

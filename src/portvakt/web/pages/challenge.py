@@ -124,7 +124,12 @@ def signin_complete(w: W, kind: Kind, tx: Tx, remember: Flag = None) -> Response
         _challenge_kind(w, kind)
         pending = _pending(w)
         progress = challenged.finish_signin(
-            w.rt.core, w.ctx, pending, tx, remember=remember == "on"
+            w.rt.core,
+            w.ctx,
+            pending,
+            tx,
+            remember=remember == "on",
+            old_session=w.cookie(cookies.SESSION),
         )
     except NotFound as exc:
         return _not_found(w) if exc.code == "not_found" else expired(w, exc.code)

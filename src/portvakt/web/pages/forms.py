@@ -13,6 +13,7 @@ from portvakt import wire
 Username = Annotated[str, Form(max_length=256)]
 Password = Annotated[str, Form(max_length=1024)]
 Code = Annotated[str, Form(max_length=32)]
+OptionalCode = Annotated[str | None, Form(max_length=32)]
 Label = Annotated[str, Form(max_length=200)]
 Kind = Annotated[str, Form(max_length=32)]
 Flag = Annotated[str | None, Form(max_length=8)]

@@ -8,14 +8,23 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from portvakt.core import enrollment, signin
+from portvakt.core import activation, devices, signin
 from portvakt.core import sessions as core_sessions
 from portvakt.domain import SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.web import cookies
 from portvakt.web.deps import W, Web, csrf_protect
 from portvakt.web.messages import error_text
-from portvakt.web.pages.forms import Code, Flag, Kind, Password, Username, code_looks_valid
+from portvakt.web.pages.forms import (
+    Code,
+    Flag,
+    Kind,
+    OptionalCode,
+    Password,
+    Username,
+    code_looks_valid,
+)
+from portvakt.web.sse import Snapshot, watch
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
@@ -35,8 +44,7 @@ def after_progress(w: Web, progress: signin.Progress) -> Response:
     response = RedirectResponse(target, status_code=303)
     if progress.signin_token:
         cookies.write(w.request, response, cookies.SIGNIN, progress.signin_token)
-    if progress.session_token:
-        core_sessions.replace(w.rt.core, w.ctx, w.cookie(cookies.SESSION), progress.session_token)
+    if progress.session_token:  # the old session ended in the same transaction
         cookies.clear(w.request, response, cookies.SIGNIN)
         cookies.write(w.request, response, cookies.SESSION, progress.session_token)
     if progress.device_token:
@@ -72,6 +80,7 @@ async def signin_submit(w: W, username: Username, password: Password) -> Respons
             username=username,
             password=password,
             device_token=w.cookie(cookies.DEVICE),
+            old_session=w.cookie(cookies.SESSION),
         )
     except signin.WrongPassword as exc:
         await asyncio.sleep(exc.wait)
@@ -120,7 +129,13 @@ def factor_submit(w: W, code: Code, kind: Kind = "totp", remember: Flag = None) 
         if not code_looks_valid(code):
             return factor_page(w, pending, status=400, error=error_text("code_format"))
         progress = signin.submit_code(
-            w.rt.core, w.ctx, pending, kind=kind, code=code, remember=remember == "on"
+            w.rt.core,
+            w.ctx,
+            pending,
+            kind=kind,
+            code=code,
+            remember=remember == "on",
+            old_session=w.cookie(cookies.SESSION),
         )
     except NotFound as exc:
         return expired(w, exc.code)
@@ -140,13 +155,19 @@ def activate_form(w: W) -> Response:
         return expired(w, exc.code)
     if pending.stage is not SignInStage.ACTIVATION:
         return RedirectResponse("/signin/factor", status_code=303)
-    return w.page("activate.html", decision=pending.decision, user=pending.user)
+    kinds = activation.kinds(w.rt.core, pending)
+    return w.page("activate.html", decision=pending.decision, user=pending.user, kinds=kinds)
 
 
 @router.post("/signin/activate/skip")
 def activate_skip(w: W) -> Response:
     try:
-        progress = signin.skip_activation(w.rt.core, w.ctx, token=w.cookie(cookies.SIGNIN))
+        progress = signin.skip_activation(
+            w.rt.core,
+            w.ctx,
+            token=w.cookie(cookies.SIGNIN),
+            old_session=w.cookie(cookies.SESSION),
+        )
     except NotFound as exc:
         return expired(w, exc.code)
     except Denied as exc:
@@ -157,14 +178,7 @@ def activate_skip(w: W) -> Response:
 @router.post("/signin/activate/begin")
 def activate_begin(w: W, kind: Kind) -> Response:
     try:
-        pending = _activation(w)
-        credential_id = enrollment.begin(
-            w.rt.core,
-            w.ctx,
-            user_id=pending.user.id,
-            kind=kind,
-        )
-        signin.set_pending_credential(w.rt.core, pending.id, credential_id)
+        activation.begin(w.rt.core, w.ctx, token=w.cookie(cookies.SIGNIN), kind=kind)
     except NotFound as exc:
         return expired(w, exc.code)
     except Invalid as exc:
@@ -178,45 +192,55 @@ def activate_show(w: W) -> Response:
 
 
 @router.post("/signin/activate/confirm")
-def activate_confirm(w: W, code: Code) -> Response:
+def activate_confirm(w: W, code: OptionalCode = None) -> Response:
+    if code is not None and not code_looks_valid(code):
+        return _enroll_page(w, status=400, error=error_text("code_format"))
     try:
-        pending = _activation(w)
-        if pending.pending_credential_id is None:
-            raise NotFound("signin_expired")
-        if not code_looks_valid(code):
-            return _enroll_page(w, status=400, error=error_text("code_format"))
-        kind = enrollment.confirm(
+        progress = activation.confirm(
             w.rt.core,
             w.ctx,
-            user_id=pending.user.id,
-            credential_id=pending.pending_credential_id,
+            token=w.cookie(cookies.SIGNIN),
             code=code,
+            old_session=w.cookie(cookies.SESSION),
         )
-        progress = signin.finish_activation(w.rt.core, w.ctx, pending, kind=kind)
     except NotFound as exc:
         return expired(w, exc.code)
     except Denied as exc:
-        return _enroll_page(w, status=401, error=error_text(exc.code))
+        status = 202 if exc.code == "not_ready" else 401
+        return _enroll_page(w, status=status, error=error_text(exc.code))
     except Throttled as exc:
         return expired(w, exc.code)
     return after_progress(w, progress)
 
 
-def _activation(w: Web) -> signin.PendingSignIn:
-    pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
-    if pending.stage is not SignInStage.ACTIVATION:
+def _shown(w: Web) -> devices.EnrollmentShown:
+    pending = activation.pending(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
+    if pending.pending_credential_id is None:
         raise NotFound("signin_expired")
-    return pending
+    return devices.enrollment_display(
+        w.rt.core, w.ctx, user_id=pending.user.id, credential_id=pending.pending_credential_id
+    )
+
+
+@router.get("/signin/activate/events")
+async def activate_events(w: W) -> Response:
+    """The pending credential's state while an app activates it out of band."""
+    pending = await run_in_threadpool(
+        activation.pending, w.rt.core, w.ctx, w.cookie(cookies.SIGNIN)
+    )
+
+    async def read() -> Snapshot:
+        shown = await run_in_threadpool(_shown, w)
+        state = shown.display.get("state")
+        data = {"state": state, "number": shown.display.get("number")}
+        return Snapshot("state", data, state in {"active", "expired"})
+
+    return await watch(w.request, w.rt.core.notifier, f"user:{pending.user.id}", read)
 
 
 def _enroll_page(w: Web, *, status: int = 200, error: str | None = None) -> Response:
     try:
-        pending = _activation(w)
-        if pending.pending_credential_id is None:
-            raise NotFound("signin_expired")
-        shown = enrollment.pending_display(
-            w.rt.core, w.ctx, user_id=pending.user.id, credential_id=pending.pending_credential_id
-        )
+        shown = _shown(w)
     except NotFound as exc:
         return expired(w, exc.code)
     return w.page(
@@ -226,6 +250,8 @@ def _enroll_page(w: Web, *, status: int = 200, error: str | None = None) -> Resp
         shown=shown,
         action="/signin/activate/confirm",
         cancel="/signin/activate",
+        events="/signin/activate/events",
+        done=None,
     )
 
 

@@ -1,0 +1,70 @@
+"""First activation during sign-in: the person has no usable method and adds one now. Each
+step is one core call and one transaction that locks the sign-in row: begin (a pending
+credential of a kind policy allows), confirm (the first answer, or the app's out-of-band
+activation, then the session), skip (in the grace period)."""
+
+from __future__ import annotations
+
+from portvakt.context import Context
+from portvakt.core import enrollment, signin
+from portvakt.core.base import Core
+from portvakt.domain import CredentialState, SignInStage
+from portvakt.errors import Denied, Invalid, NotFound, PortvaktError
+from portvakt.store.repos import credentials, signins
+
+
+def pending(core: Core, ctx: Context, token: str | None) -> signin.PendingSignIn:
+    """The sign-in in progress, at its activation stage (else ``NotFound``)."""
+    found = signin.load(core, ctx, token)
+    if found.stage is not SignInStage.ACTIVATION:
+        raise NotFound("signin_expired")
+    return found
+
+
+def kinds(core: Core, found: signin.PendingSignIn) -> list[str]:
+    """The kinds this person may add now: allowed by policy and added by people themselves."""
+    registry = core.registry
+    return sorted(
+        kind
+        for kind in found.decision.enrollable_kinds
+        if kind in registry and registry.get(kind).capabilities.enrollable
+    )
+
+
+def begin(core: Core, ctx: Context, *, token: str | None, kind: str) -> int:
+    """A pending credential of ``kind`` for the sign-in in progress; its id."""
+    found = pending(core, ctx, token)
+    if kind not in kinds(core, found):
+        raise Invalid("kind_not_allowed")
+    with core.store.write() as s:
+        signin.lock(s, ctx, found)
+        credential_id = enrollment.begin_in(s, core, ctx, user_id=found.user.id, kind=kind)
+        signins.set_pending_credential(s, found.id, credential_id)
+    return credential_id
+
+
+def confirm(
+    core: Core, ctx: Context, *, token: str | None, code: str | None, old_session: str | None
+) -> signin.Progress:
+    """Finish the pending credential and the sign-in, with two factors: a typed first code,
+    or (for a kind answered out of band) the app having activated the credential already."""
+    found = pending(core, ctx, token)
+    if found.pending_credential_id is None:
+        raise NotFound("signin_expired")
+    refusal: PortvaktError | None = None
+    with core.store.write() as s:
+        signin.lock(s, ctx, found)
+        row = credentials.get(s, found.user.id, found.pending_credential_id)
+        if row is None or row.kind not in core.registry:
+            raise NotFound("enrollment_not_found")
+        kind = row.kind
+        if core.registry.get(kind).capabilities.interactive:
+            outcome = enrollment.confirm_in(
+                s, core, ctx, user_id=found.user.id, credential_id=row.id, code=code or ""
+            )
+            refusal = outcome.refusal
+        elif row.state != CredentialState.ACTIVE.value:
+            refusal = Denied("not_ready")
+        if refusal is None:
+            return signin.finish_pending(s, ctx, found, method=kind, old_session=old_session)
+    raise refusal
