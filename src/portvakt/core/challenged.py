@@ -5,7 +5,7 @@ the challenge to ``used`` exactly once, so one approval can never finish two thi
 from __future__ import annotations
 
 from portvakt.context import Context
-from portvakt.core import challenges
+from portvakt.core import challenges, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.sessions import SessionView
@@ -13,7 +13,6 @@ from portvakt.core.signin import PendingSignIn, Progress, finish_pending
 from portvakt.domain import Purpose
 from portvakt.errors import Denied, Invalid
 from portvakt.store.repos import challenges as challenge_rows
-from portvakt.store.repos import websessions
 from portvakt.store.repos.challenges import Binding
 
 
@@ -69,4 +68,4 @@ def finish_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> None
             raise Denied("push_not_approved")
         kind = found.view.kind
         record(s, ctx, Event.STEP_UP, user_id=live.user.id, method=kind)
-        websessions.mark_factor(s, live.id, method=kind, at=ctx.now())
+        sessions.mark_factor_in(s, ctx, live.id, kind)

@@ -44,16 +44,26 @@ class Budget:
     limit: int
 
 
-def check_code(
-    s: Session, core: Core, ctx: Context, *, user_id: int, kind: str, raw_code: str
+def check_code(  # noqa: PLR0913 - keyword-only: whose, which kinds, what was typed
+    s: Session,
+    core: Core,
+    ctx: Context,
+    *,
+    user_id: int,
+    kind: str | None = None,
+    kinds: tuple[str, ...] = (),
+    raw_code: str,
 ) -> FactorOutcome:
-    """Verify ``raw_code`` for one kind. Only the credential that matched changes state; a
-    failure counts once against the account, whatever the number of credentials tried."""
+    """Verify ``raw_code`` for one kind (or any of ``kinds``). Only the credential that matched
+    changes state; a failure counts once against the account, whatever the number of
+    credentials tried."""
     budgets = (address_budget(ctx),)
     subject = factors.by_id(s, user_id, rate_keys=keys_of(budgets))
     if subject is None:
         return FactorOutcome(ok=False)
-    return check_subject(s, core, ctx, subject, kind=kind, raw_code=raw_code, budgets=budgets)
+    return check_subject(
+        s, core, ctx, subject, kind=kind, kinds=kinds, raw_code=raw_code, budgets=budgets
+    )
 
 
 def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it spends

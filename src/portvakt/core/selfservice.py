@@ -71,15 +71,22 @@ def is_fresh(ctx: Context, view: sessions.SessionView, *, has_methods: bool) -> 
 
 def step_up(core: Core, ctx: Context, view: sessions.SessionView, *, kind: str, code: str) -> None:
     """Prove a second factor again inside a signed-in session."""
+    typed = tuple(
+        k for k in core.registry.code_kinds(ctx.door.value) if k in core.knobs.allowed_kinds
+    )
+    kinds = typed if not kind else (kind,) if kind in typed else ()
+    if not kinds:
+        raise Denied("wrong_code")
     with core.store.write() as s:
-        outcome = check_code(s, core, ctx, user_id=view.user.id, kind=kind, raw_code=code)
+        outcome = check_code(s, core, ctx, user_id=view.user.id, kinds=kinds, raw_code=code)
         if outcome.ok:
+            kind = outcome.kind or kinds[0]
             record(s, ctx, Event.STEP_UP, user_id=view.user.id, method=kind)
+            sessions.mark_factor_in(s, ctx, view.id, kind)
     if outcome.throttled is not None:
         raise outcome.throttled
     if not outcome.ok:
         raise Denied("wrong_code")
-    sessions.mark_factor(core, ctx, view.id, kind)
 
 
 def revoke_device(core: Core, ctx: Context, *, user_id: int, device_id: int) -> None:

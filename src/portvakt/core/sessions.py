@@ -16,7 +16,7 @@ from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.domain import UserRef
 from portvakt.store.models import OidcGrant, RememberedDevice, WebSession
-from portvakt.store.repos import users
+from portvakt.store.repos import users, websessions
 
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -98,10 +98,12 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
 
 def mark_factor(core: Core, ctx: Context, session_id: str, method: str) -> None:
     with core.store.write() as s:
-        row = s.get(WebSession, session_id)
-        if row is not None:
-            row.factor_at = ctx.now()
-            row.method = method
+        mark_factor_in(s, ctx, session_id, method)
+
+
+def mark_factor_in(s: Session, ctx: Context, session_id: str, method: str) -> None:
+    """A second factor was proven in this session just now (inside the caller's write)."""
+    websessions.mark_factor(s, session_id, method=method, at=ctx.now())
 
 
 def end(core: Core, ctx: Context, view: SessionView) -> None:

@@ -150,19 +150,22 @@ def submit_code(  # noqa: PLR0913 - keyword-only: the form and the browser's coo
     remember: bool,
     old_session: str | None = None,
 ) -> Progress:
-    """Step 2: the second factor, for a sign-in ``load`` found. One transaction: the sign-in
+    """Step 2: the second factor, for a sign-in ``load`` found (``kind`` empty: any typed-code
+    kind the person may use, tried at once and counted once). One transaction: the sign-in
     row is locked and checked again (cancelled or expired meanwhile: ``NotFound``), the code
     checked, the session opened. Wrong → ``Denied('wrong_code')``; locked → ``Throttled``."""
-    if pending.stage is not SignInStage.FACTOR or kind not in pending.decision.offered_kinds:
-        raise Denied("wrong_stage")
-    if not core.registry.get(kind).capabilities.interactive:
+    offered = pending.decision.offered_kinds
+    typed = tuple(k for k in core.registry.code_kinds(ctx.door.value) if k in offered)
+    kinds = typed if not kind else (kind,) if kind in typed else ()
+    if pending.stage is not SignInStage.FACTOR or not kinds:
         raise Denied("wrong_stage")
     with core.store.write() as s:
         lock(s, ctx, pending)
-        outcome = check_code(s, core, ctx, user_id=pending.user.id, kind=kind, raw_code=code)
+        outcome = check_code(s, core, ctx, user_id=pending.user.id, kinds=kinds, raw_code=code)
         if outcome.ok:
+            method = outcome.kind or kinds[0]
             return finish_pending(
-                s, ctx, pending, method=kind, remember=remember, old_session=old_session
+                s, ctx, pending, method=method, remember=remember, old_session=old_session
             )
     if outcome.throttled is not None:
         raise outcome.throttled

@@ -29,6 +29,10 @@ class OtpParams:
         if self.period not in ALLOWED_PERIODS:
             raise ValueError(f"unsupported period {self.period!r}")
 
+    def as_json(self) -> dict[str, str | int]:
+        """The stored form (a TOTP credential's params)."""
+        return {"algorithm": self.algorithm, "digits": self.digits, "period": self.period}
+
 
 def b32(secret: bytes) -> str:
     """Base32 without padding, as the Key Uri Format wants."""

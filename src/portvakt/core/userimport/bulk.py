@@ -20,10 +20,9 @@ from portvakt.crypto import hashing
 from portvakt.crypto.otp import OtpParams
 from portvakt.domain import CredentialState
 from portvakt.errors import Conflict
-from portvakt.methods.totp import TotpMethod
-from portvakt.methods.totp.params import params_to_json
 from portvakt.store.models import Credential, User
 
+IMPORTED_KIND = "totp"  # the file's totp_secret column seeds a credential of this kind
 TOTP_LABEL = ""  # shown as the translated name of the kind
 BATCH = 2000  # rows per bulk INSERT statement group (also the progress step)
 MAX_CHUNK = 32  # passwords per task sent to a worker
@@ -136,16 +135,16 @@ def _user_values(row: Row, fresh_hash: str | None, now: datetime) -> dict[str, A
 def _totp_values(
     ctx: Context, user_id: int, seed: bytes, params: OtpParams, now: datetime
 ) -> dict[str, Any]:
-    key_id, sealed = seal_secret(ctx, user_id=user_id, kind=TotpMethod.kind, secret=seed)
+    key_id, sealed = seal_secret(ctx, user_id=user_id, kind=IMPORTED_KIND, secret=seed)
     return {
         "user_id": user_id,
-        "kind": TotpMethod.kind,
+        "kind": IMPORTED_KIND,
         "label": TOTP_LABEL,
         "state": CredentialState.ACTIVE.value,
         "is_default": True,
         "key_id": key_id,
         "secret": sealed,
-        "params": params_to_json(params),
+        "params": params.as_json(),
         "created_at": now,
         "last_used_at": None,
         "counter": None,

@@ -128,6 +128,8 @@ class PushMethod(MethodDefaults):
         token = (resp.payload or {}).get("token")
         if challenge is None or not isinstance(token, str):
             return Verdict(ok=False, reason="malformed", counts=False)
+        if challenge.state is not ChallengeState.PENDING:  # answered once, for good
+            return Verdict(ok=False, reason="not_pending", counts=False, challenge=challenge.state)
         try:
             claims = device.verified(ctx, cred, token, protocol.MessageType.ANSWER)
         except protocol.ProtocolError as exc:

@@ -8,7 +8,7 @@ from portvakt.crypto.otp import OtpParams
 
 
 def params_to_json(params: OtpParams) -> dict[str, Any]:
-    return {"algorithm": params.algorithm, "digits": params.digits, "period": params.period}
+    return dict(params.as_json())
 
 
 def params_from_json(data: dict[str, Any]) -> OtpParams:

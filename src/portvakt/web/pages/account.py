@@ -126,7 +126,7 @@ def add_confirm(w: W, live: Live, credential_id: Id, code: Code) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
-    if not code_looks_valid(code):
+    if not code_looks_valid(w.rt.core.registry, code):
         return _enroll_page(w, live, credential_id, status=400, error="code_format")
     try:
         enrollment.confirm(
@@ -187,8 +187,9 @@ def _verify_page(
 
 
 @router.post("/account/verify")
-def verify_submit(w: W, live: Live, code: Code, kind: Kind = "totp") -> Response:
-    if not code_looks_valid(code):
+def verify_submit(w: W, live: Live, code: Code, kind: Kind = "") -> Response:
+    """``kind``: the form's; none means any of the person's typed-code kinds."""
+    if not code_looks_valid(w.rt.core.registry, code, kind or None):
         return _verify_page(w, live, status=400, error=error_text("code_format"))
     try:
         selfservice.step_up(w.rt.core, w.ctx, live, kind=kind, code=code)

@@ -3,12 +3,14 @@ never a 500)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Form
 from pydantic import BeforeValidator
 
 from portvakt import wire
+from portvakt.methods.registry import Registry
 
 Username = Annotated[str, Form(max_length=256)]
 Password = Annotated[str, Form(max_length=1024)]
@@ -21,7 +23,17 @@ Flag = Annotated[str | None, Form(max_length=8)]
 Id = Annotated[int, BeforeValidator(wire.identifier)]
 
 
-def code_looks_valid(code: str) -> bool:
-    """Digits only (spaces and dashes allowed), 6 or 8 of them."""
-    cleaned = code.replace(" ", "").replace("-", "").strip()
-    return cleaned.isascii() and cleaned.isdigit() and len(cleaned) in (6, 8)
+def code_looks_valid(registry: Registry, code: str, kind: str | None = None) -> bool:
+    """The code has the shape of ``kind``'s codes (of any typed-code kind when None): what
+    its method's ``normalise_response`` keeps, matching its ``CodeShape``. Anything else gets
+    a 400 before the core is asked."""
+    kinds = (kind,) if kind else registry.code_kinds("web")
+    for name in kinds:
+        if name not in registry:
+            continue
+        method = registry.get(name)
+        shape = method.capabilities.code
+        cleaned = method.normalise_response(code) if shape is not None else None
+        if cleaned is not None and shape is not None and re.fullmatch(shape.pattern, cleaned):
+            return True
+    return False

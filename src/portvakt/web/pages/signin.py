@@ -123,10 +123,11 @@ def factor_page(
 
 
 @router.post("/signin/factor")
-def factor_submit(w: W, code: Code, kind: Kind = "totp", remember: Flag = None) -> Response:
+def factor_submit(w: W, code: Code, kind: Kind = "", remember: Flag = None) -> Response:
+    """``kind``: the form's; none means any typed-code kind offered to the person."""
     try:
         pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
-        if not code_looks_valid(code):
+        if not code_looks_valid(w.rt.core.registry, code, kind or None):
             return factor_page(w, pending, status=400, error=error_text("code_format"))
         progress = signin.submit_code(
             w.rt.core,
@@ -193,7 +194,7 @@ def activate_show(w: W) -> Response:
 
 @router.post("/signin/activate/confirm")
 def activate_confirm(w: W, code: OptionalCode = None) -> Response:
-    if code is not None and not code_looks_valid(code):
+    if code is not None and not code_looks_valid(w.rt.core.registry, code):
         return _enroll_page(w, status=400, error=error_text("code_format"))
     try:
         progress = activation.confirm(
