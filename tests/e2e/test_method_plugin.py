@@ -18,8 +18,13 @@ from tests.conftest import csrf_of
 from tests.e2e.conftest import Person, _add_user, _server_env, serving
 
 PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+# Imported from its folder without leaving it on sys.path: otherwise every runtime the suite
+# builds later would find its entry point and offer the kind.
 sys.path.insert(0, str(PLUGINS))
-from portvakt_testmethod.method import code_at  # noqa: E402 - found through sys.path above
+try:
+    from portvakt_testmethod.method import code_at
+finally:
+    sys.path.remove(str(PLUGINS))
 
 ANNA = Person("anna", "Anna Plugin", "Anna sitt lange passord 2026")
 

@@ -11,6 +11,7 @@ from portvakt.errors import Invalid
 
 MAX_USERNAME = 256
 MAX_CODE = 32
+NO_NUL = r"^[^\x00]*$"  # a NUL character is refused by every door (web/nul.py)
 CLIENT_IP_ERROR = "client_ip must be an IPv4 or IPv6 address (at most 45 characters)."
 
 
@@ -30,8 +31,8 @@ class ValidateRequest(BaseModel):
         },
     )
 
-    username: str = Field(min_length=1, max_length=MAX_USERNAME)
-    code: str | None = Field(default=None, min_length=1, max_length=MAX_CODE)
+    username: str = Field(min_length=1, max_length=MAX_USERNAME, pattern=NO_NUL)
+    code: str | None = Field(default=None, min_length=1, max_length=MAX_CODE, pattern=NO_NUL)
     method: str | None = Field(
         default=None,
         pattern=r"^[a-z][a-z0-9_]{1,23}$",
