@@ -182,7 +182,12 @@ class Activation:
 
 
 def new_id(nbytes: int = 16) -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+    """A random URL-safe id that never starts with ``-``, so a person can type it after a
+    command (``portvakt-authenticator approve <id>``) without it reading as an option."""
+    while True:
+        made = base64.urlsafe_b64encode(secrets.token_bytes(nbytes)).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
 
 
 def sign(

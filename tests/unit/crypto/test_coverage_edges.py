@@ -100,3 +100,10 @@ def test_verify_refuses_a_token_that_does_not_decode() -> None:
 def test_a_challenge_view_refuses_malformed_claims(claims: dict[str, Any]) -> None:
     with pytest.raises(protocol.ProtocolError, match="malformed"):
         protocol.ChallengeView.from_claims(claims)
+
+
+def test_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A challenge id is typed after a command; ``-…`` would read as an option."""
+    draws = iter([b"\xfb" + bytes(15), bytes(16)])  # the first encodes as "-w…"
+    monkeypatch.setattr(protocol.secrets, "token_bytes", lambda n: next(draws))
+    assert protocol.new_id() == "A" * 22
