@@ -127,3 +127,15 @@ class ChallengeView:
     answered_at: datetime | None = None
     answered_by: int | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A remembered browser, as the Security info page lists it."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    ip: str | None
+    user_agent: str | None
