@@ -87,6 +87,8 @@ class AuditEntry:
     user_agent: str | None
     method: str | None
     details: dict[str, Any]
+    door: str | None = None
+    actor: str | None = None
 
 
 class Purpose(enum.StrEnum):
@@ -139,3 +141,12 @@ class DeviceView:
     last_used_at: datetime | None
     ip: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccount:
+    """A person with what operators see of their account: second-factor lock, password."""
+
+    user: UserRef
+    lock: FactorLock
+    has_password: bool
