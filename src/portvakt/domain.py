@@ -150,3 +150,11 @@ class UserAccount:
     user: UserRef
     lock: FactorLock
     has_password: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationView:
+    id: int
+    name: str
+    created_at: datetime
+    trust_client_ip: bool = False  # as read; the validate API reads it again per request
