@@ -122,3 +122,8 @@ def set_password_hash(
 def remove(session: Session, user_id: int) -> None:
     """Delete the person; the database deletes what is theirs (``ON DELETE CASCADE``)."""
     session.execute(delete(User).where(User.id == user_id))
+
+
+def subject_of(session: Session, user_id: int) -> str | None:
+    """The person's OpenID Connect ``sub`` (None: no such person)."""
+    return session.scalar(select(User.subject).where(User.id == user_id))
