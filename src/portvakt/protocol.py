@@ -241,7 +241,7 @@ def verify(
         decoded = jwt.decode(token, key, algorithms=[ALGORITHM])
     except JoseError as exc:
         raise ProtocolError("bad_signature") from exc
-    except ValueError as exc:
+    except ValueError as exc:  # pragma: no cover - joserfc 1.x raises JoseError for all we tried
         raise ProtocolError("malformed") from exc
     claims = dict(decoded.claims)
     _check_claims(claims, typ, audience=audience, issuer=issuer, now=now)

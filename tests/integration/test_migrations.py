@@ -105,3 +105,68 @@ def test_0007_leaves_existing_integrations_untrusted_for_client_ip(db_url: str) 
             assert conn.execute(text("SELECT count(*) FROM name_lock")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_0008_moves_push_requests_in_flight_into_the_generic_challenge_table(db_url: str) -> None:
+    """Rows of push_challenge become challenge rows of kind push, bound by typed columns; an
+    API request of an integration that no longer exists is dropped."""
+    engine = create_engine(db_url)
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    try:
+        migrate.upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO user_account (id, username, subject, display_name, disabled, "
+                    "created_at, factor_failures, factor_lockouts, factor_blocked) "
+                    "VALUES (1, 'alice', 's1', 'Alice', false, :now, 0, 0, false)"
+                ),
+                {"now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO integration (id, name, key_hash, created_at, trust_client_ip) "
+                    "VALUES (4, 'vpn', :hash, :now, false)"
+                ),
+                {"hash": "h" * 64, "now": now},
+            )
+            bound = {
+                "s": ("signin", "a" * 64, None),
+                "u": ("stepup", "b" * 64, None),
+                "p": ("api", "api:4:xyz", None),
+                "g": ("api", "api:9:xyz", None),
+                "a": ("activation", None, 7),
+            }
+            for tx, (purpose, signin_id, credential_id) in bound.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO push_challenge (id, user_id, signin_id, credential_id, "
+                        "purpose, nonce, number_digest, match_mode, digits, choices, context, "
+                        "state, created_at, expires_at, user_verified) VALUES (:id, 1, :signin, "
+                        ":cred, :purpose, 'n', 'd', 'type', 2, '[]', '{}', 'pending', :now, "
+                        ":now, false)"
+                    ),
+                    {
+                        "id": f"tx-{tx}",
+                        "signin": signin_id,
+                        "cred": credential_id,
+                        "purpose": purpose,
+                        "now": now,
+                    },
+                )
+        migrate.upgrade(engine, "0008")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, kind, purpose, signin_id, session_id, integration_id, "
+                    "credential_id FROM challenge ORDER BY id"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("tx-a", "push", "activation", None, None, None, 7),
+            ("tx-p", "push", "api", None, None, 4, None),
+            ("tx-s", "push", "signin", "a" * 64, None, None, None),
+            ("tx-u", "push", "stepup", None, "b" * 64, None, None),
+        ]
+    finally:
+        engine.dispose()
