@@ -87,6 +87,8 @@ class AuditEntry:
     user_agent: str | None
     method: str | None
     details: dict[str, Any]
+    door: str | None = None
+    actor: str | None = None
 
 
 class Purpose(enum.StrEnum):
@@ -127,3 +129,32 @@ class ChallengeView:
     answered_at: datetime | None = None
     answered_by: int | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A remembered browser, as the Security info page lists it."""
+
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccount:
+    """A person with what operators see of their account: second-factor lock, password."""
+
+    user: UserRef
+    lock: FactorLock
+    has_password: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationView:
+    id: int
+    name: str
+    created_at: datetime
+    trust_client_ip: bool = False  # as read; the validate API reads it again per request

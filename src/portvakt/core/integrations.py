@@ -18,45 +18,25 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
+from dataclasses import replace
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.crypto import random
+from portvakt.domain import IntegrationView as IntegrationView  # re-exported
 from portvakt.errors import Conflict, Invalid, NotFound
 from portvakt.ports import SecretBox
-from portvakt.store.models import Integration
-from portvakt.store.prepared import Prepared
+from portvakt.store.errors import Duplicate
+from portvakt.store.repos import integrations as stored
 
 KEY_PREFIX = "pvk_"
 KEY_BYTES = 32
 MAX_KEY = 128  # longer bearer values are refused before hashing
 MAX_NAME = 64
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationView:
-    id: int
-    name: str
-    created_at: datetime
-    trust_client_ip: bool = False  # as read; the validate API reads it again per request
-
-
-def _view(row: Integration) -> IntegrationView:
-    return IntegrationView(
-        id=row.id,
-        name=row.name,
-        created_at=row.created_at,
-        trust_client_ip=bool(row.trust_client_ip),
-    )
 
 
 def key_hash(box: SecretBox, key: str) -> str:
@@ -77,60 +57,58 @@ def add(
     key = KEY_PREFIX + random.token(KEY_BYTES)
     try:
         with core.store.write() as s:
-            if s.scalar(select(Integration.id).where(Integration.name == name)) is not None:
+            if stored.name_taken(s, name):
                 raise Conflict("integration_exists")
-            row = Integration(
+            view = stored.add(
+                s,
                 name=name,
                 key_hash=key_hash(ctx.box, key),
                 created_at=ctx.now(),
                 trust_client_ip=trust_client_ip,
             )
-            s.add(row)
-            s.flush()
-            details = {"integration": name, "id": row.id, "trust_client_ip": trust_client_ip}
+            details = {"integration": name, "id": view.id, "trust_client_ip": trust_client_ip}
             record(s, ctx, Event.INTEGRATION_ADDED, details=details)
-            view = _view(row)
-    except IntegrityError as exc:  # a concurrent add with the same name
+    except Duplicate as exc:  # a concurrent add with the same name
         raise Conflict("integration_exists") from exc
     return view, key
 
 
 def listing(core: Core) -> list[IntegrationView]:
     with core.store.read() as s:
-        rows = s.scalars(select(Integration).order_by(Integration.name))
-        return [_view(row) for row in rows]
+        return stored.listing(s)
 
 
 def find(core: Core, name: str) -> IntegrationView:
     with core.store.read() as s:
-        row = s.scalar(select(Integration).where(Integration.name == name))
-        if row is None:
+        found = stored.by_name(s, name)
+        if found is None:
             raise NotFound("integration_not_found")
-        return _view(row)
+        return found
 
 
 def set_trust(core: Core, ctx: Context, name: str, *, trust_client_ip: bool) -> IntegrationView:
     """Trust (or stop trusting) the client_ip the integration sends; audited when it changes.
     Takes effect at the integration's next request."""
     with core.store.write() as s:
-        row = s.scalar(select(Integration).where(Integration.name == name))
-        if row is None:
+        found = stored.by_name(s, name)
+        if found is None:
             raise NotFound("integration_not_found")
-        if bool(row.trust_client_ip) != trust_client_ip:
-            row.trust_client_ip = trust_client_ip
-            details = {"integration": name, "id": row.id, "trust_client_ip": trust_client_ip}
+        if found.trust_client_ip != trust_client_ip:
+            stored.set_trust(s, found.id, trust_client_ip=trust_client_ip)
+            found = replace(found, trust_client_ip=trust_client_ip)
+            details = {"integration": name, "id": found.id, "trust_client_ip": trust_client_ip}
             record(s, ctx, Event.INTEGRATION_CHANGED, details=details)
-        return _view(row)
+        return found
 
 
 def delete(core: Core, ctx: Context, name: str) -> None:
     """Remove an integration; its key stops working at once."""
     with core.store.write() as s:
-        row = s.scalar(select(Integration).where(Integration.name == name))
-        if row is None:
+        found = stored.by_name(s, name)
+        if found is None:
             raise NotFound("integration_not_found")
-        record(s, ctx, Event.INTEGRATION_DELETED, details={"integration": name, "id": row.id})
-        s.delete(row)
+        record(s, ctx, Event.INTEGRATION_DELETED, details={"integration": name, "id": found.id})
+        stored.remove(s, found.id)
 
 
 def key_digest(box: SecretBox, authorization: str | None) -> str | None:
@@ -147,8 +125,7 @@ def key_digest(box: SecretBox, authorization: str | None) -> str | None:
 
 def by_digest(core: Core, digest: str) -> IntegrationView | None:
     with core.store.read() as s:
-        row = s.scalar(select(Integration).where(Integration.key_hash == digest))
-        return _view(row) if row is not None else None
+        return stored.by_key_hash(s, digest)
 
 
 def authenticate(core: Core, ctx: Context, authorization: str | None) -> IntegrationView | None:
@@ -157,26 +134,15 @@ def authenticate(core: Core, ctx: Context, authorization: str | None) -> Integra
     return None if digest is None else by_digest(core, digest)
 
 
-_table = cast(Table, Integration.__table__)
-_TRUST_BY_KEY = Prepared(
-    select(_table.c.trust_client_ip).where(
-        _table.c.id == bindparam("integration_id"), _table.c.key_hash == bindparam("digest")
-    )
-)
-_TRUST = Prepared(select(_table.c.trust_client_ip).where(_table.c.id == bindparam("id")))
-
-
 def trust_of(s: Session, integration: IntegrationView, digest: str) -> bool | None:
     """In the caller's transaction: None when the integration no longer exists with this key,
     else whether it trusts the client_ip it sends."""
-    params = {"integration_id": integration.id, "digest": digest}
-    row = _TRUST_BY_KEY.first(s, params)
-    return None if row is None else bool(row[0])
+    return stored.trust_of(s, integration.id, digest)
 
 
 def trusts_client_ip(s: Session, integration: IntegrationView) -> bool:
     """In the caller's transaction: whether the integration trusts the client_ip it sends."""
-    return bool(_TRUST.scalar(s, {"id": integration.id}))
+    return stored.trusts_client_ip(s, integration.id)
 
 
 class KeyCache:

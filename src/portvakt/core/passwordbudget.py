@@ -28,7 +28,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
@@ -37,8 +36,7 @@ from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.crypto import hashing
 from portvakt.errors import Throttled
-from portvakt.store.models import RememberedDevice, User
-from portvakt.store.repos import users
+from portvakt.store.repos import devices, users
 
 FLOOR_TTL_SECONDS = 300.0
 _floors: dict[int, tuple[float, float]] = {}  # id(store) -> (valid until, seconds)
@@ -130,11 +128,10 @@ def _remembered_device(s: Session, ctx: Context, name: str, token: str | None) -
     if not token or len(token) > 100 or not name:
         return None
     digest = ctx.box.keyed_hash(token.encode(), purpose="device")
-    row = s.execute(
-        select(RememberedDevice.id, RememberedDevice.expires_at, User.username)
-        .join(User, User.id == RememberedDevice.user_id)
-        .where(RememberedDevice.token_hash == digest)
-    ).first()
-    if row is None or row.expires_at <= ctx.now() or row.username != name:
+    found = devices.by_token_hash(s, digest)
+    if found is None:
         return None
-    return int(row.id)
+    device_id, expires_at, username = found
+    if expires_at <= ctx.now() or username != name:
+        return None
+    return device_id

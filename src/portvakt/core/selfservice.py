@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy import delete, select
+from datetime import timedelta
 
 from portvakt.context import Context
 from portvakt.core import sessions
 from portvakt.core.audit import SIGNIN_EVENTS, Event, record
 from portvakt.core.base import Core
 from portvakt.core.factor import check_code
-from portvakt.domain import AuditEntry, CredentialView
+from portvakt.domain import AuditEntry, CredentialView, DeviceView
 from portvakt.errors import Denied, NotFound
-from portvakt.store.models import RememberedDevice
-from portvakt.store.repos import audit, credentials
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceView:
-    id: int
-    created_at: datetime
-    expires_at: datetime
-    last_used_at: datetime | None
-    ip: str | None
-    user_agent: str | None
+from portvakt.store.repos import audit, credentials, devices
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,23 +28,8 @@ def security_info(core: Core, ctx: Context, *, user_id: int) -> SecurityInfo:
             credentials.to_view(r) for r in credentials.for_user(s, user_id, active_only=True)
         ]
         signins = audit.recent_for_user(s, user_id, SIGNIN_EVENTS, limit=20)
-        rows = s.scalars(
-            select(RememberedDevice)
-            .where(RememberedDevice.user_id == user_id, RememberedDevice.expires_at > ctx.now())
-            .order_by(RememberedDevice.created_at.desc())
-        )
-        devices = [
-            DeviceView(
-                id=r.id,
-                created_at=r.created_at,
-                expires_at=r.expires_at,
-                last_used_at=r.last_used_at,
-                ip=r.ip,
-                user_agent=r.user_agent,
-            )
-            for r in rows
-        ]
-    return SecurityInfo(methods=methods, signins=signins, devices=devices)
+        found = devices.active_for_user(s, user_id, now=ctx.now())
+    return SecurityInfo(methods=methods, signins=signins, devices=found)
 
 
 def is_fresh(ctx: Context, view: sessions.SessionView, *, has_methods: bool) -> bool:
@@ -91,11 +63,6 @@ def step_up(core: Core, ctx: Context, view: sessions.SessionView, *, kind: str, 
 
 def revoke_device(core: Core, ctx: Context, *, user_id: int, device_id: int) -> None:
     with core.store.write() as s:
-        result = s.execute(
-            delete(RememberedDevice).where(
-                RememberedDevice.id == device_id, RememberedDevice.user_id == user_id
-            )
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not devices.remove(s, user_id=user_id, device_id=device_id):
             raise NotFound("device_not_found")
         record(s, ctx, Event.DEVICE_REVOKED, user_id=user_id, details={"device_id": device_id})

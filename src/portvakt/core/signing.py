@@ -8,14 +8,13 @@ import threading
 import weakref
 
 from joserfc.jwk import ECKey
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from portvakt import protocol
 from portvakt.context import Context
 from portvakt.core.base import Core
 from portvakt.store.db import Store
-from portvakt.store.models import SigningKey
+from portvakt.store.errors import Duplicate
+from portvakt.store.repos import keys
 
 PURPOSE = "push"
 _AAD = b"portvakt:signing-key:push"
@@ -35,11 +34,7 @@ def push_key(core: Core, ctx: Context) -> ECKey:
 
 def _load(core: Core, ctx: Context) -> ECKey | None:
     with core.store.read() as s:
-        row = s.scalars(
-            select(SigningKey)
-            .where(SigningKey.purpose == PURPOSE, SigningKey.active.is_(True))
-            .order_by(SigningKey.created_at, SigningKey.kid)
-        ).first()
+        row = keys.first_active(s, PURPOSE)
         if row is None:
             return None
         private = ctx.box.open(row.key_id, row.sealed, aad=_AAD)
@@ -51,18 +46,16 @@ def _create(core: Core, ctx: Context) -> ECKey:
     key_id, sealed = ctx.box.seal(json.dumps(key.as_dict(private=True)).encode(), aad=_AAD)
     try:
         with core.store.write() as s:
-            s.add(
-                SigningKey(
-                    kid=protocol.fingerprint(key),
-                    purpose=PURPOSE,
-                    key_id=key_id,
-                    sealed=sealed,
-                    public_jwk=protocol.public_jwk(key),
-                    created_at=ctx.now(),
-                    active=True,
-                )
+            keys.add(
+                s,
+                kid=protocol.fingerprint(key),
+                purpose=PURPOSE,
+                key_id=key_id,
+                sealed=sealed,
+                public_jwk=protocol.public_jwk(key),
+                created_at=ctx.now(),
             )
-    except IntegrityError:
+    except Duplicate:
         pass  # another instance won the race; use its key
     loaded = _load(core, ctx)
     if loaded is None:

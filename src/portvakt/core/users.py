@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
@@ -14,9 +13,9 @@ from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.crypto import hashing
 from portvakt.directory.base import normalise_username
-from portvakt.domain import UserRef
+from portvakt.domain import UserAccount, UserRef
 from portvakt.errors import Conflict, Invalid, NotFound
-from portvakt.store.models import User
+from portvakt.store.errors import Duplicate
 from portvakt.store.repos import audit, credentials, users
 
 MIN_PASSWORD = 8
@@ -73,7 +72,8 @@ def add(
         with core.store.write() as s:
             if users.by_username(s, name) is not None:
                 raise Conflict("user_exists")
-            row = User(
+            user = users.create(
+                s,
                 username=name,
                 display_name=display_name or name,
                 email=email,
@@ -81,29 +81,27 @@ def add(
                 created_at=ctx.now(),
                 password_changed_at=ctx.now() if password_hash else None,
             )
-            s.add(row)
-            s.flush()
-            record(s, ctx, Event.USER_CREATED, user_id=row.id)
-            return users.to_ref(row)
-    except IntegrityError as exc:
+            record(s, ctx, Event.USER_CREATED, user_id=user.id)
+            return user
+    except Duplicate as exc:
         raise Conflict("user_exists") from exc
 
 
 def find(core: Core, username: str) -> UserRef:
     with core.store.read() as s:
-        return users.to_ref(_get(s, username))
+        return _get(s, username).user
 
 
 def details(core: Core, username: str) -> UserDetails:
     with core.store.read() as s:
-        row = _get(s, username)
+        account = _get(s, username)
         return UserDetails(
-            user=users.to_ref(row),
-            methods=len(credentials.for_user(s, row.id, active_only=True)),
-            factor_failures=row.factor_failures,
-            factor_locked_until=row.factor_locked_until,
-            factor_blocked=row.factor_blocked,
-            has_password=row.password_hash is not None,
+            user=account.user,
+            methods=len(credentials.for_user(s, account.user.id, active_only=True)),
+            factor_failures=account.lock.failures,
+            factor_locked_until=account.lock.locked_until,
+            factor_blocked=account.lock.blocked,
+            has_password=account.has_password,
         )
 
 
@@ -114,11 +112,11 @@ def listing(core: Core, *, limit: int = 1000, offset: int = 0) -> list[UserRef]:
 
 def set_disabled(core: Core, ctx: Context, username: str, *, disabled: bool) -> None:
     with core.store.write() as s:
-        row = _get(s, username)
-        row.disabled = disabled
+        user = _get(s, username).user
+        users.set_disabled(s, user.id, disabled=disabled)
         if disabled:
-            sessions.revoke_all(s, row.id, ctx)
-        record(s, ctx, Event.USER_DISABLED if disabled else Event.USER_ENABLED, user_id=row.id)
+            sessions.revoke_all(s, user.id, ctx)
+        record(s, ctx, Event.USER_DISABLED if disabled else Event.USER_ENABLED, user_id=user.id)
 
 
 def set_password(core: Core, ctx: Context, username: str, password: str) -> None:
@@ -126,28 +124,31 @@ def set_password(core: Core, ctx: Context, username: str, password: str) -> None
     check_password_policy(password)
     new_hash = hashing.hash_password(password)
     with core.store.write() as s:
-        row = _get(s, username)
-        row.password_hash = new_hash
-        row.password_changed_at = ctx.now()
-        sessions.revoke_all(s, row.id, ctx)
-        record(s, ctx, Event.PASSWORD_CHANGED, user_id=row.id)
+        user = _get(s, username).user
+        users.set_password_hash(s, user.id, new_hash, changed_at=ctx.now())
+        sessions.revoke_all(s, user.id, ctx)
+        record(s, ctx, Event.PASSWORD_CHANGED, user_id=user.id)
 
 
 def delete(core: Core, ctx: Context, username: str) -> None:
     with core.store.write() as s:
-        row = _get(s, username)
-        record(s, ctx, Event.USER_DELETED, details={"user_id": row.id})
-        s.delete(row)
+        user = _get(s, username).user
+        record(s, ctx, Event.USER_DELETED, details={"user_id": user.id})
+        users.remove(s, user.id)
 
 
 def unlock(core: Core, ctx: Context, username: str) -> None:
     with core.store.write() as s:
-        throttle.unlock(s, ctx, _get(s, username))
+        user = _get(s, username).user
+        # issue 10: lock state is written by core.throttle (the lead's), which takes the row
+        row = users.by_id(s, user.id)
+        if row is not None:
+            throttle.unlock(s, ctx, row)
 
 
 def audit_trail(core: Core, username: str, limit: int = 100) -> list[dict[str, object]]:
     with core.store.read() as s:
-        row = _get(s, username)
+        user = _get(s, username).user
         return [
             {
                 "at": e.at.isoformat(),
@@ -158,16 +159,16 @@ def audit_trail(core: Core, username: str, limit: int = 100) -> list[dict[str, o
                 "method": e.method,
                 "actor": e.actor,
             }
-            for e in audit.for_user(s, row.id, limit)
+            for e in audit.for_user(s, user.id, limit)
         ]
 
 
-def _get(s: Session, username: str) -> User:
+def _get(s: Session, username: str) -> UserAccount:
     try:
         name = normalise_username(username)
     except Invalid as exc:
         raise NotFound("user_not_found") from exc
-    row = users.by_username(s, name)
-    if row is None:
+    account = users.account_by_username(s, name)
+    if account is None:
         raise NotFound("user_not_found")
-    return row
+    return account

@@ -16,8 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import select
-
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
@@ -28,8 +26,7 @@ from portvakt.core.oidc.levels import Level, reachable, session_amr, session_lev
 from portvakt.core.sessions import SessionView
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
-from portvakt.store.models import OidcGrant, User
-from portvakt.store.repos import credentials
+from portvakt.store.repos import credentials, oidc_authz, users
 
 CODE_SECONDS = 60
 RESPONSE_MODES = ("query", "form_post")  # discovery's response_modes_supported
@@ -224,7 +221,7 @@ def _someone_else(core: Core, req: AuthRequest, live: SessionView) -> bool:
     if req.hint_subject is None:
         return False
     with core.store.read() as s:
-        return s.scalar(select(User.subject).where(User.id == live.user.id)) != req.hint_subject
+        return users.subject_of(s, live.user.id) != req.hint_subject
 
 
 def _signed_in_for(req: AuthRequest, live: SessionView) -> bool:
@@ -255,23 +252,22 @@ def issue_code(core: Core, ctx: Context, req: AuthRequest, live: SessionView) ->
     now = ctx.now()
     level = session_level(core.registry, live)
     with core.store.write() as s:
-        s.add(
-            OidcGrant(
-                client_pk=req.client.pk,
-                user_id=live.user.id,
-                session_id=live.id,
-                scope=" ".join(req.scope),
-                nonce=req.nonce,
-                auth_time=live.created_at,
-                acr=level.acr,
-                amr=session_amr(core.registry, live),
-                code_hash=sha256_hex(code),
-                code_expires_at=now + timedelta(seconds=CODE_SECONDS),
-                redirect_uri=req.redirect_uri,
-                code_challenge=req.code_challenge,
-                created_at=now,
-                expires_at=now + timedelta(seconds=CODE_SECONDS),
-            )
+        oidc_authz.add_code_grant(
+            s,
+            client_pk=req.client.pk,
+            user_id=live.user.id,
+            session_id=live.id,
+            scope=" ".join(req.scope),
+            nonce=req.nonce,
+            auth_time=live.created_at,
+            acr=level.acr,
+            amr=session_amr(core.registry, live),
+            code_hash=sha256_hex(code),
+            code_expires_at=now + timedelta(seconds=CODE_SECONDS),
+            redirect_uri=req.redirect_uri,
+            code_challenge=req.code_challenge,
+            created_at=now,
+            expires_at=now + timedelta(seconds=CODE_SECONDS),
         )
         details: dict[str, object] = {"client": req.client.name, "acr": level.acr}
         if req.code_challenge is None:

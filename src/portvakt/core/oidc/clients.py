@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from portvakt.context import Context
 from portvakt.core import ratelimit
 from portvakt.core.audit import Event, record
@@ -28,7 +25,9 @@ from portvakt.core.oidc.levels import Level
 from portvakt.core.oidc.redirects import check_redirect_uri
 from portvakt.crypto import compare, random
 from portvakt.errors import Conflict, Invalid, NotFound
-from portvakt.store.models import OidcClient
+from portvakt.store.errors import Duplicate
+from portvakt.store.repos import oidc_clients as stored
+from portvakt.store.repos.oidc_clients import ClientRow
 
 SCOPES = ("openid", "profile", "email", "phone", "address")
 DEFAULT_SCOPES = ("openid", "profile", "email", "phone")
@@ -83,7 +82,7 @@ class NewClient:
     allow_without_pkce: bool = False
 
 
-def view(row: OidcClient) -> ClientView:
+def view(row: ClientRow) -> ClientView:
     return ClientView(
         pk=row.id,
         client_id=row.client_id,
@@ -125,7 +124,7 @@ def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | Non
     grants = [*USER_GRANTS] if new.redirect_uris else []
     if new.client_credentials:
         grants.append("client_credentials")
-    row = OidcClient(
+    columns = dict(
         client_id=random.token(18),
         name=new.name,
         secret_hash=secret_hash(ctx, secret) if secret else None,
@@ -140,16 +139,15 @@ def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | Non
     )
     try:
         with core.store.write() as s:
-            if s.scalar(select(OidcClient.id).where(OidcClient.name == new.name)) is not None:
+            if stored.name_taken(s, new.name):
                 raise Conflict("client_exists")
-            s.add(row)
-            s.flush()
+            row = stored.add(s, **columns)
             details = {"client": new.name, "public": new.public}
             if new.allow_without_pkce:
                 details["allow_without_pkce"] = True
             record(s, ctx, Event.CLIENT_ADDED, details=details)
             return view(row), secret
-    except IntegrityError as exc:
+    except Duplicate as exc:
         raise Conflict("client_exists") from exc
 
 
@@ -159,17 +157,13 @@ def secret_hash(ctx: Context, secret: str) -> str:
 
 def listing(core: Core) -> list[ClientView]:
     with core.store.read() as s:
-        return [view(r) for r in s.scalars(select(OidcClient).order_by(OidcClient.name))]
+        return [view(r) for r in stored.listing(s)]
 
 
 def find(core: Core, name_or_id: str) -> ClientView:
     """By name or client_id (what an operator types)."""
     with core.store.read() as s:
-        row = s.scalar(
-            select(OidcClient).where(
-                (OidcClient.name == name_or_id) | (OidcClient.client_id == name_or_id)
-            )
-        )
+        row = stored.by_name_or_client_id(s, name_or_id)
         if row is None:
             raise NotFound("client_not_found")
         return view(row)
@@ -179,7 +173,7 @@ def by_client_id(core: Core, client_id: str | None) -> ClientView | None:
     if not client_id or len(client_id) > 64:
         return None
     with core.store.read() as s:
-        row = s.scalar(select(OidcClient).where(OidcClient.client_id == client_id))
+        row = stored.by_client_id(s, client_id)
         return view(row) if row is not None else None
 
 
@@ -191,7 +185,7 @@ def by_post_logout_uri(core: Core, uri: str) -> ClientView | None:
 
 def by_pk(core: Core, pk: int) -> ClientView | None:
     with core.store.read() as s:
-        row = s.get(OidcClient, pk)
+        row = stored.by_pk(s, pk)
         return view(row) if row is not None else None
 
 
@@ -202,11 +196,9 @@ def rotate_secret(core: Core, ctx: Context, name_or_id: str) -> tuple[ClientView
         raise Invalid("public_client_has_no_secret")
     secret = SECRET_PREFIX + random.token(32)
     with core.store.write() as s:
-        row = s.get(OidcClient, client.pk)
+        row = stored.set_secret(s, client.pk, secret_hash(ctx, secret), at=ctx.now())
         if row is None:
             raise NotFound("client_not_found")
-        row.secret_hash = secret_hash(ctx, secret)
-        row.secret_rotated_at = ctx.now()
         record(s, ctx, Event.CLIENT_SECRET_ROTATED, details={"client": client.name})
         return view(row), secret
 
@@ -215,9 +207,7 @@ def delete(core: Core, ctx: Context, name_or_id: str) -> None:
     """Remove an app with every grant and token issued to it."""
     client = find(core, name_or_id)
     with core.store.write() as s:
-        row = s.get(OidcClient, client.pk)
-        if row is not None:
-            s.delete(row)
+        if stored.remove(s, client.pk):
             record(s, ctx, Event.CLIENT_DELETED, details={"client": client.name})
 
 
@@ -236,18 +226,18 @@ def authenticate(core: Core, ctx: Context, client_id: str | None, secret: str | 
     with core.store.read() as s:
         failures, _ = ratelimit.current(s, key, now=ctx.now(), window=window)
         row = (
-            s.scalar(select(OidcClient).where(OidcClient.client_id == client_id))
+            stored.by_client_id(s, client_id)
             if client_id and len(client_id) <= 64 and failures < ctx.settings.code_failures_per_ip
             else None
         )
         client = view(row) if row is not None else None
-        stored = row.secret_hash if row is not None else None
+        secret_stored = row.secret_hash if row is not None else None
     if failures >= ctx.settings.code_failures_per_ip:
         raise OAuthError("invalid_client", "Too many failed client logins; wait.", status=429)
     if client is not None and client.public and not secret:
         return client
     given = secret_hash(ctx, secret) if secret and len(secret) <= 256 else ""
-    if client is not None and stored and compare.equal(given, stored):
+    if client is not None and secret_stored and compare.equal(given, secret_stored):
         return client
     with core.store.write() as s:
         ratelimit.hit(s, key, now=ctx.now(), window=window)

@@ -12,21 +12,20 @@ import json
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from sqlalchemy import delete, select
 
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.oidc.clients import ALGS
 from portvakt.store.db import Store
-from portvakt.store.models import SigningKey
+from portvakt.store.repos import keys as stored
+from portvakt.store.repos.keys import KeyRow
 
 PURPOSE = "oidc"
 CACHE_SECONDS = 60.0
@@ -36,18 +35,6 @@ _lock = threading.Lock()
 _cache: weakref.WeakKeyDictionary[Store, tuple[float, list[KeyRow]]] = weakref.WeakKeyDictionary()
 
 Key = ECKey | RSAKey
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRow:
-    kid: str
-    alg: str
-    created_at: datetime
-    not_before: datetime
-    expires_at: datetime | None
-    public_jwk: dict[str, Any]
-    key_id: str
-    sealed: bytes
 
 
 def _generate(alg: str) -> Key:
@@ -61,23 +48,7 @@ def _rows(core: Core, *, fresh: bool = False) -> list[KeyRow]:
     if cached is not None and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
     with core.store.read() as s:
-        rows = [
-            KeyRow(
-                kid=r.kid,
-                alg=r.alg or "ES256",
-                created_at=r.created_at,
-                not_before=r.not_before or r.created_at,
-                expires_at=r.expires_at,
-                public_jwk=r.public_jwk,
-                key_id=r.key_id,
-                sealed=r.sealed,
-            )
-            for r in s.scalars(
-                select(SigningKey)
-                .where(SigningKey.purpose == PURPOSE)
-                .order_by(SigningKey.not_before, SigningKey.kid)
-            )
-        ]
+        rows = stored.by_purpose(s, PURPOSE)
     _cache[core.store] = (time.monotonic(), rows)
     return rows
 
@@ -163,18 +134,16 @@ def _insert(core: Core, ctx: Context, alg: str, *, not_before: datetime) -> str:
     public = {k: v for k, v in key.as_dict(private=False).items() if k not in {"kid", "alg"}}
     key_id, sealed = ctx.box.seal(json.dumps(key.as_dict(private=True)).encode(), aad=_AAD)
     with core.store.write() as s:
-        s.add(
-            SigningKey(
-                kid=kid,
-                purpose=PURPOSE,
-                key_id=key_id,
-                sealed=sealed,
-                public_jwk=public,
-                created_at=ctx.now(),
-                active=True,
-                alg=alg,
-                not_before=not_before,
-            )
+        stored.add(
+            s,
+            kid=kid,
+            purpose=PURPOSE,
+            key_id=key_id,
+            sealed=sealed,
+            public_jwk=public,
+            created_at=ctx.now(),
+            alg=alg,
+            not_before=not_before,
         )
     _cache.pop(core.store, None)
     return kid
@@ -199,9 +168,7 @@ def rotate(core: Core, ctx: Context, *, immediately: bool = False) -> list[str]:
             ]
             kid = _insert(core, ctx, alg, not_before=start if old else now)
             with core.store.write() as s:
-                for row in s.scalars(select(SigningKey).where(SigningKey.kid.in_(old))):
-                    row.expires_at = now if immediately else start + keep
-                    row.active = False
+                stored.withdraw(s, old, expires_at=now if immediately else start + keep)
                 record(
                     s,
                     ctx,
@@ -222,14 +189,9 @@ def maintain(core: Core, ctx: Context) -> int:
     if newest is not None and ctx.now() - newest >= age:
         rotate(core, ctx)
     with core.store.write() as s:
-        gone = s.execute(
-            delete(SigningKey).where(
-                SigningKey.purpose == PURPOSE,
-                SigningKey.expires_at < ctx.now() - timedelta(days=1),
-            )
-        )
+        gone = stored.delete_expired(s, PURPOSE, before=ctx.now() - timedelta(days=1))
     _cache.pop(core.store, None)
-    return int(getattr(gone, "rowcount", 0) or 0)
+    return gone
 
 
 def _public(row: KeyRow) -> Key:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-
 from portvakt.context import Context
 from portvakt.core.base import Core
 from portvakt.core.oidc import clients, redirects
@@ -16,7 +14,7 @@ from portvakt.core.oidc.errors import PageError
 from portvakt.core.oidc.levels import Level
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
-from portvakt.store.models import OidcRequest
+from portvakt.store.repos import oidc_authz
 
 
 def park(core: Core, ctx: Context, req: AuthRequest, *, for_signin: bool) -> str:
@@ -27,14 +25,13 @@ def park(core: Core, ctx: Context, req: AuthRequest, *, for_signin: bool) -> str
     now = ctx.now()
     params = replace(req, fresh_after=now if for_signin else None).to_params()
     with core.store.write() as s:
-        s.add(
-            OidcRequest(
-                id=sha256_hex(token),
-                client_pk=req.client.pk,
-                params=params,
-                created_at=now,
-                expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
-            )
+        oidc_authz.park(
+            s,
+            sha256_hex(token),
+            client_pk=req.client.pk,
+            params=params,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
         )
     return token
 
@@ -43,10 +40,10 @@ def load(core: Core, ctx: Context, token: str | None) -> AuthRequest:
     if not token or len(token) > 100:
         raise PageError("authorization_expired")
     with core.store.read() as s:
-        row = s.get(OidcRequest, sha256_hex(token))
-        if row is None or row.expires_at <= ctx.now():
-            raise PageError("authorization_expired")
-        client_pk, p = row.client_pk, dict(row.params)
+        row = oidc_authz.parked(s, sha256_hex(token))
+    if row is None or row.expires_at <= ctx.now():
+        raise PageError("authorization_expired")
+    client_pk, p = row.client_pk, row.params
     client = clients.by_pk(core, client_pk)
     if client is None or not redirects.allowed(client, p["redirect_uri"]):
         raise PageError("authorization_expired")
@@ -83,4 +80,4 @@ def waiting(core: Core, ctx: Context, token: str | None) -> AuthRequest | None:
 def drop(core: Core, token: str | None) -> None:
     if token and len(token) <= 100:
         with core.store.write() as s:
-            s.execute(delete(OidcRequest).where(OidcRequest.id == sha256_hex(token)))
+            oidc_authz.drop(s, sha256_hex(token))

@@ -163,7 +163,7 @@ def _view(stored: oidc.StoredClient) -> tuple[ClientView, str | None] | None:
     seen = _views.get(client_id)
     if seen is not None and seen[0] == stored.columns:
         return seen[1], seen[2]
-    row = stored.model()
+    row = stored.row()
     assert row is not None
     view = clients.view(row)
     if len(_views) >= MAX_VIEWS:

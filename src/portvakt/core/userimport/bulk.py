@@ -8,9 +8,6 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
-
 from portvakt.context import Context
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
@@ -20,7 +17,8 @@ from portvakt.crypto import hashing
 from portvakt.crypto.otp import OtpParams
 from portvakt.domain import CredentialState
 from portvakt.errors import Conflict
-from portvakt.store.models import Credential, User
+from portvakt.store.errors import Duplicate
+from portvakt.store.repos import userimport as stored
 
 IMPORTED_KIND = "totp"  # the file's totp_secret column seeds a credential of this kind
 TOTP_LABEL = ""  # shown as the translated name of the kind
@@ -89,11 +87,9 @@ def write(
                     _user_values(r, next(fresh) if r.password is not None else None, now)
                     for r in batch
                 ]
-                if any(r.seed is not None for r in batch):  # ids needed for the credentials
-                    statement = insert(User).returning(User.id, User.username)
-                    ids.update((name, user_id) for user_id, name in s.execute(statement, values))
-                else:  # a third faster on SQLite than with RETURNING
-                    s.execute(insert(User), values)
+                # ids are needed for the credentials only
+                with_ids = any(r.seed is not None for r in batch)
+                ids.update(stored.add_users(s, values, with_ids=with_ids))
                 progress.advance(len(batch))
             seeded = [
                 _totp_values(ctx, ids[r.username], r.seed, r.params, now)
@@ -101,7 +97,7 @@ def write(
                 if r.seed is not None and r.params is not None
             ]
             if seeded:
-                s.execute(insert(Credential), seeded)
+                stored.add_credentials(s, seeded)
             details = {
                 "source": source,
                 "users": len(rows),
@@ -110,7 +106,7 @@ def write(
                 "totp": len(seeded),
             }
             record(s, ctx, Event.USER_IMPORTED, details=details)
-    except IntegrityError as exc:  # someone added one of these names since the check
+    except Duplicate as exc:  # someone added one of these names since the check
         raise Conflict("user_exists") from exc
 
 

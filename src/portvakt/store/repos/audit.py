@@ -35,25 +35,28 @@ def recent_for_user(
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
-    return [
-        AuditEntry(
-            at=row.at,
-            event=row.event,
-            outcome=row.outcome,
-            ip=row.ip,
-            user_agent=row.user_agent,
-            method=row.method,
-            details=dict(row.details or {}),
-        )
-        for row in session.scalars(query)
-    ]
+    return [_entry(row) for row in session.scalars(query)]
 
 
-def for_user(session: Session, user_id: int, limit: int = 100) -> list[AuditEvent]:
+def _entry(row: AuditEvent) -> AuditEntry:
+    return AuditEntry(
+        at=row.at,
+        event=row.event,
+        outcome=row.outcome,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        method=row.method,
+        details=dict(row.details or {}),
+        door=row.door,
+        actor=row.actor,
+    )
+
+
+def for_user(session: Session, user_id: int, limit: int = 100) -> list[AuditEntry]:
     query = (
         select(AuditEvent)
         .where(AuditEvent.user_id == user_id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return [_entry(row) for row in session.scalars(query)]

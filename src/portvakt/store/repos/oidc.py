@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from portvakt.store.models import OidcClient, OidcGrant, OidcToken, RateCounter, User
 from portvakt.store.prepared import Prepared, Row
+from portvakt.store.repos.oidc_clients import ClientRow
 
 _client = cast(Table, OidcClient.__table__)
 _grant = cast(Table, OidcGrant.__table__)
@@ -43,6 +44,12 @@ class StoredClient:
         if self.columns is None:
             return None
         return OidcClient(**dict(zip(CLIENT_COLUMNS, self.columns, strict=True)))
+
+    def row(self) -> ClientRow | None:
+        """The row as a ``ClientRow``, for ``clients.view``."""
+        if self.columns is None:
+            return None
+        return ClientRow(**dict(zip(CLIENT_COLUMNS, self.columns, strict=True)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portvakt.domain import UserRef
+from portvakt.domain import FactorLock, UserAccount, UserRef
+from portvakt.store.errors import Duplicate
 from portvakt.store.models import User
 
 
@@ -56,3 +60,70 @@ def password_hash_samples(session: Session) -> list[str]:
     head = func.substr(User.password_hash, 1, 7)
     query = select(func.max(User.password_hash)).where(User.password_hash.is_not(None))
     return [row for row in session.scalars(query.group_by(head)) if row]
+
+
+def account_by_username(session: Session, username: str) -> UserAccount | None:
+    row = by_username(session, username)
+    if row is None:
+        return None
+    return UserAccount(
+        user=to_ref(row),
+        lock=FactorLock(
+            failures=row.factor_failures,
+            lockouts=row.factor_lockouts,
+            locked_until=row.factor_locked_until,
+            blocked=row.factor_blocked,
+        ),
+        has_password=row.password_hash is not None,
+    )
+
+
+def create(  # noqa: PLR0913 - keyword-only, one per column
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    email: str | None,
+    password_hash: str | None,
+    created_at: datetime,
+    password_changed_at: datetime | None,
+) -> UserRef:
+    """Add a person; ``Duplicate`` when the username is taken (perhaps concurrently)."""
+    row = User(
+        username=username,
+        display_name=display_name,
+        email=email,
+        password_hash=password_hash,
+        created_at=created_at,
+        password_changed_at=password_changed_at,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Duplicate("user_account") from exc
+    return to_ref(row)
+
+
+def set_disabled(session: Session, user_id: int, *, disabled: bool) -> None:
+    session.execute(update(User).where(User.id == user_id).values(disabled=disabled))
+
+
+def set_password_hash(
+    session: Session, user_id: int, password_hash: str, *, changed_at: datetime
+) -> None:
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=password_hash, password_changed_at=changed_at)
+    )
+
+
+def remove(session: Session, user_id: int) -> None:
+    """Delete the person; the database deletes what is theirs (``ON DELETE CASCADE``)."""
+    session.execute(delete(User).where(User.id == user_id))
+
+
+def subject_of(session: Session, user_id: int) -> str | None:
+    """The person's OpenID Connect ``sub`` (None: no such person)."""
+    return session.scalar(select(User.subject).where(User.id == user_id))
