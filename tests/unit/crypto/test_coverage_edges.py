@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from typing import Any
 
 import pytest
@@ -105,5 +106,5 @@ def test_a_challenge_view_refuses_malformed_claims(claims: dict[str, Any]) -> No
 def test_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
     """A challenge id is typed after a command; ``-…`` would read as an option."""
     draws = iter([b"\xfb" + bytes(15), bytes(16)])  # the first encodes as "-w…"
-    monkeypatch.setattr(protocol.secrets, "token_bytes", lambda n: next(draws))
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(draws))
     assert protocol.new_id() == "A" * 22
