@@ -76,6 +76,7 @@ class SignInState:
     expires_at: datetime
     remembered: bool = False
     method: str | None = None
+    pending_credential_id: int | None = None  # the credential being added at activation
 
 
 @dataclass(frozen=True, slots=True)

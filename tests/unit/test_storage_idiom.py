@@ -10,12 +10,6 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "src" / "portvakt" / "core"
 ALLOWED = {("sqlalchemy.orm", "Session")}
-# Still to move; each entry is someone else's module in issue 10.
-NOT_YET = {
-    "enrollment.py",  # issue 10: moved by the lead/H2
-    "sessions.py",  # issue 10: moved by H2
-    "signin.py",  # issue 10: moved by H2
-}
 
 
 def _sqlalchemy_imports(path: Path) -> list[str]:
@@ -36,11 +30,6 @@ def test_core_modules_import_only_session_from_sqlalchemy() -> None:
     offenders = {
         str(path.relative_to(CORE)): names
         for path in sorted(CORE.rglob("*.py"))
-        if str(path.relative_to(CORE)) not in NOT_YET and (names := _sqlalchemy_imports(path))
+        if (names := _sqlalchemy_imports(path))
     }
     assert offenders == {}
-
-
-def test_the_list_of_modules_still_to_move_is_current() -> None:
-    """A module moved to the idiom leaves ``NOT_YET``, so it cannot slip back."""
-    assert {name for name in NOT_YET if not _sqlalchemy_imports(CORE / name)} == set()

@@ -54,16 +54,17 @@ def confirm(
     refusal: PortvaktError | None = None
     with core.store.write() as s:
         signin.lock(s, ctx, found)
-        row = credentials.get(s, found.user.id, found.pending_credential_id)
-        if row is None or row.kind not in core.registry:
+        sealed = credentials.get(s, found.user.id, found.pending_credential_id)
+        if sealed is None or sealed.view.kind not in core.registry:
             raise NotFound("enrollment_not_found")
+        row = sealed.view
         kind = row.kind
         if core.registry.get(kind).capabilities.interactive:
             outcome = enrollment.confirm_in(
                 s, core, ctx, user_id=found.user.id, credential_id=row.id, code=code or ""
             )
             refusal = outcome.refusal
-        elif row.state != CredentialState.ACTIVE.value:
+        elif row.state is not CredentialState.ACTIVE:
             refusal = Denied("not_ready")
         if refusal is None:
             return signin.finish_pending(s, ctx, found, method=kind, old_session=old_session)

@@ -20,7 +20,7 @@ from portvakt.context import Context
 from portvakt.core import throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
-from portvakt.core.credentials import open_view
+from portvakt.core.credentials import open_sealed
 from portvakt.core.factor import address_key
 from portvakt.domain import ChallengeState, CredentialState, Purpose, UserRef
 from portvakt.errors import Denied, Invalid, NotFound
@@ -68,11 +68,7 @@ def issue(
     if not core.registry.get(kind).capabilities.challenge:
         raise Invalid("kind_not_allowed")
     with core.store.write() as s:
-        active = [
-            credentials.to_view(r)
-            for r in credentials.for_user(s, user.id, active_only=True)
-            if r.kind == kind
-        ]
+        active = [c for c in credentials.for_user(s, user.id, active_only=True) if c.kind == kind]
         if not active:
             raise Invalid("kind_not_allowed")
         sent = issue_in(
@@ -163,8 +159,8 @@ def respond(
     anything refused (audited)."""
     with core.store.write() as s:
         found = challenges.get(s, challenge_id, for_update=True)
-        row = credentials.get_by_id(s, credential_id)
-        cred = open_view(ctx, row) if row is not None else None
+        sealed = credentials.get_by_id(s, credential_id)
+        cred = open_sealed(ctx, sealed) if sealed is not None else None
         challenge = found.view if found is not None else None
         refusal = _refusal(ctx, challenge, cred)
         verdict = None

@@ -7,8 +7,6 @@ from dataclasses import replace
 
 from portvakt.context import Context
 from portvakt.domain import CredentialView
-from portvakt.store.models import Credential
-from portvakt.store.repos.credentials import to_view
 from portvakt.store.repos.factors import SealedCredential
 
 
@@ -21,21 +19,12 @@ def seal_secret(ctx: Context, *, user_id: int, kind: str, secret: bytes) -> tupl
     return ctx.box.seal(secret, aad=_aad(user_id, kind))
 
 
-def seal(ctx: Context, row: Credential, secret: bytes) -> None:
-    row.key_id, row.secret = seal_secret(ctx, user_id=row.user_id, kind=row.kind, secret=secret)
-
-
 def _open(
     ctx: Context, *, user_id: int, kind: str, key_id: str | None, sealed: bytes | None
 ) -> bytes | None:
     if sealed is None or key_id is None:
         return None
     return ctx.box.open(key_id, sealed, aad=_aad(user_id, kind))
-
-
-def open_view(ctx: Context, row: Credential) -> CredentialView:
-    secret = _open(ctx, user_id=row.user_id, kind=row.kind, key_id=row.key_id, sealed=row.secret)
-    return to_view(row, secret)
 
 
 def open_sealed(ctx: Context, credential: SealedCredential) -> CredentialView:

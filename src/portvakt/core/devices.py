@@ -14,7 +14,7 @@ from portvakt.context import Context
 from portvakt.core import challenges
 from portvakt.core.audit import record
 from portvakt.core.base import Core
-from portvakt.core.credentials import open_view
+from portvakt.core.credentials import open_sealed
 from portvakt.core.signing import push_key
 from portvakt.domain import CredentialState, CredentialView, Purpose
 from portvakt.errors import Denied, NotFound
@@ -60,8 +60,8 @@ def find_device(core: Core, ctx: Context, token: str) -> Device:
     except method.app.Refused as exc:
         raise Denied(exc.code) from exc
     with core.store.read() as s:
-        row = credentials.get_by_id(s, number)
-        view = credentials.to_view(row) if row is not None else None
+        found = credentials.get_by_id(s, number)
+        view = found.view if found is not None else None
     if view is None or view.kind != kind or not method.app.is_device_of(view, claimed):
         raise Denied("unauthorized")
     return Device(view, kind)
@@ -117,9 +117,9 @@ def pending_for(core: Core, ctx: Context, device: Device) -> list[str]:
         # The device's state is read again: a stream opened while it was being activated
         # must see sign-in requests once it is active, and nothing once it is removed.
         current = credentials.get_by_id(s, device.credential_id)
-        if current is None or current.user_id != device.user_id:
+        if current is None or current.view.user_id != device.user_id:
             return []
-        active = current.state == CredentialState.ACTIVE.value
+        active = current.view.state is CredentialState.ACTIVE
         rows = challenge_rows.pending(s, device.user_id, device.kind, now)
     visible = [
         r
@@ -153,16 +153,16 @@ def register(core: Core, ctx: Context, token: str) -> dict[str, Any]:
         raise Denied(exc.code) from exc
     server_key = push_key(core, ctx)
     with core.store.write() as s:
-        row = credentials.get_by_id(s, number, for_update=True)
-        view = open_view(ctx, row) if row is not None and row.kind == kind else None
+        found = credentials.get_by_id(s, number, for_update=True)
+        usable = found is not None and found.view.kind == kind
+        view = open_sealed(ctx, found) if found is not None and usable else None
         if view is None or not method.app.activation_usable(ctx, view, secret):
             raise Denied("activation_invalid")
         params = method.app.registered_params(claims, view.id)
         label = " ".join(str(params["device"].get("name", "")).split())[:64]
         credentials.set_params(s, view.id, params, label=label)
-        user = users.by_id(s, view.user_id)
-        assert user is not None
-        ref = users.to_ref(user)
+        ref = users.by_id(s, view.user_id)
+        assert ref is not None
         registered = replace(view, params=params, secret=None)
         sent = challenges.issue_in(
             s,
@@ -208,13 +208,12 @@ def enrollment_display(
     """What the person sees while adding a credential of any kind (its ``enroll.html``)."""
     app_key = protocol.fingerprint(push_key(core, ctx))
     with core.store.read() as s:
-        row = credentials.get(s, user_id, credential_id)
-        user = users.by_id(s, user_id)
-        if row is None or user is None or row.kind not in core.registry:
+        found = credentials.get(s, user_id, credential_id)
+        ref = users.by_id(s, user_id)
+        if found is None or ref is None or found.view.kind not in core.registry:
             raise NotFound("enrollment_not_found")
-        view = open_view(ctx, row)
-        latest = challenge_rows.latest_for_credential(s, row.id)
-        ref = users.to_ref(user)
+        view = open_sealed(ctx, found)
+        latest = challenge_rows.latest_for_credential(s, view.id)
     method = core.registry.get(view.kind)
     display = method.enrollment_display(ctx, ref, view, challenge=latest, app_key=app_key)
     return EnrollmentShown(view.id, view.kind, view.label, display)

@@ -10,18 +10,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
 from portvakt.core import ratelimit, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
-from portvakt.core.credentials import open_view, seal
-from portvakt.domain import CredentialState
+from portvakt.core.credentials import open_sealed, seal_secret
+from portvakt.domain import CredentialState, CredentialView
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
 from portvakt.methods.base import FactorResponse
-from portvakt.store.models import Credential
 from portvakt.store.repos import credentials, users
 
 MAX_LABEL = 64
@@ -55,41 +53,36 @@ def begin_in(
     user = users.by_id(s, user_id)
     if user is None:
         raise NotFound("user_not_found")
-    s.execute(
-        delete(Credential).where(
-            Credential.user_id == user_id,
-            Credential.kind == kind,
-            Credential.state == CredentialState.PENDING.value,
-        )
-    )
-    step = method.begin_enrollment(ctx, users.to_ref(user))
-    row = Credential(
+    credentials.remove_pending(s, user_id, kind)
+    step = method.begin_enrollment(ctx, user)
+    key_id, sealed = None, None
+    if step.secret is not None:
+        key_id, sealed = seal_secret(ctx, user_id=user_id, kind=kind, secret=step.secret)
+    return credentials.add(
+        s,
         user_id=user_id,
         kind=kind,
         label=clean_label(label) if label else "",
-        state=CredentialState.PENDING.value,
-        is_default=False,
-        params=dict(step.params),
+        params=step.params,
         created_at=ctx.now(),
+        key_id=key_id,
+        sealed=sealed,
     )
-    if step.secret is not None:
-        seal(ctx, row, step.secret)
-    s.add(row)
-    s.flush()
-    return row.id
 
 
 def pending_display(
     core: Core, ctx: Context, *, user_id: int, credential_id: int
 ) -> PendingDisplay:
     with core.store.read() as s:
-        row = credentials.get(s, user_id, credential_id)
+        found = credentials.get(s, user_id, credential_id)
         user = users.by_id(s, user_id)
-        if row is None or user is None or row.state != CredentialState.PENDING.value:
+        if found is None or user is None or found.view.state is not CredentialState.PENDING:
             raise NotFound("enrollment_not_found")
-        view = open_view(ctx, row)
-        display = core.registry.get(row.kind).enrollment_display(ctx, users.to_ref(user), view)
-        return PendingDisplay(credential_id=row.id, kind=row.kind, label=row.label, display=display)
+        view = open_sealed(ctx, found)
+        display = core.registry.get(view.kind).enrollment_display(ctx, user, view)
+        return PendingDisplay(
+            credential_id=view.id, kind=view.kind, label=view.label, display=display
+        )
 
 
 def confirm(core: Core, ctx: Context, *, user_id: int, credential_id: int, code: str) -> str:
@@ -117,44 +110,41 @@ def confirm_in(
     s: Session, core: Core, ctx: Context, *, user_id: int, credential_id: int, code: str
 ) -> Confirmed:
     """``confirm`` inside the caller's transaction."""
-    row = credentials.get(s, user_id, credential_id)
-    if row is None or row.state != CredentialState.PENDING.value:
+    found = credentials.get(s, user_id, credential_id)
+    if found is None or found.view.state is not CredentialState.PENDING:
         return Confirmed(None, NotFound("enrollment_not_found"))
-    tries = ratelimit.hit(s, f"enroll:{row.id}", now=ctx.now(), window=3600)
+    view = found.view
+    tries = ratelimit.hit(s, f"enroll:{view.id}", now=ctx.now(), window=3600)
     if tries > CONFIRM_TRIES:
         return Confirmed(None, Throttled("enrollment_tries", retry_after=3600))
-    method = core.registry.get(row.kind)
+    method = core.registry.get(view.kind)
     cleaned = method.normalise_response(code)
     if cleaned is None:
         return Confirmed(None, Denied("wrong_code"))
-    verdict = method.finish_enrollment(ctx, open_view(ctx, row), FactorResponse(code=cleaned))
+    verdict = method.finish_enrollment(ctx, open_sealed(ctx, found), FactorResponse(code=cleaned))
     if not verdict.ok:
         return Confirmed(None, Denied("wrong_code"))
-    has_default = any(c.is_default for c in credentials.for_user(s, user_id, active_only=True))
-    row.state = CredentialState.ACTIVE.value
-    row.counter = verdict.counter.value if verdict.counter else None
-    if verdict.params is not None:
-        row.params = dict(verdict.params)
-    row.is_default = not has_default
-    row.last_used_at = ctx.now()
-    ratelimit.reset(s, f"enroll:{row.id}")
-    record(s, ctx, Event.METHOD_ADDED, user_id=user_id, method=row.kind, credential_id=row.id)
-    return Confirmed(row.kind)
+    counter = verdict.counter.value if verdict.counter else None
+    credentials.activate(s, view.id, ctx.now(), counter=counter, params=verdict.params)
+    ratelimit.reset(s, f"enroll:{view.id}")
+    record(s, ctx, Event.METHOD_ADDED, user_id=user_id, method=view.kind, credential_id=view.id)
+    return Confirmed(view.kind)
 
 
 def rename(core: Core, ctx: Context, *, user_id: int, credential_id: int, label: str) -> None:
     new_label = clean_label(label)
     with core.store.write() as s:
-        row = _active(s, user_id, credential_id)
-        row.label = new_label
-        record(s, ctx, Event.METHOD_RENAMED, user_id=user_id, method=row.kind, credential_id=row.id)
+        view = _active(s, user_id, credential_id)
+        credentials.rename(s, view.id, new_label)
+        record(
+            s, ctx, Event.METHOD_RENAMED, user_id=user_id, method=view.kind, credential_id=view.id
+        )
 
 
 def set_default(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> None:
     with core.store.write() as s:
         target = _active(s, user_id, credential_id)
-        for row in credentials.for_user(s, user_id, active_only=True):
-            row.is_default = row.id == target.id
+        credentials.make_default(s, user_id, target.id)
         record(
             s,
             ctx,
@@ -172,11 +162,11 @@ def remove(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> Non
         active = credentials.for_user(s, user_id, active_only=True)
         if len(active) == 1 and core.knobs.mfa_required:
             raise Conflict("last_method")
-        s.delete(target)
+        credentials.remove(s, target.id)
         if target.is_default:
             rest = [r for r in active if r.id != target.id]
             if rest:
-                rest[0].is_default = True
+                credentials.make_default(s, user_id, rest[0].id)
         record(
             s,
             ctx,
@@ -190,10 +180,10 @@ def remove(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> Non
 def reset_all(core: Core, ctx: Context, *, user_id: int) -> int:
     """Helpdesk/operator: remove every method, sign-out everywhere, forget devices."""
     with core.store.write() as s:
-        count = s.execute(delete(Credential).where(Credential.user_id == user_id)).rowcount  # type: ignore[attr-defined]
+        count = credentials.remove_all(s, user_id)
         sessions.revoke_all(s, user_id, ctx)
         record(s, ctx, Event.METHODS_RESET, user_id=user_id, details={"removed": count})
-        return int(count or 0)
+        return count
 
 
 def clean_label(label: str) -> str:
@@ -203,8 +193,8 @@ def clean_label(label: str) -> str:
     return cleaned
 
 
-def _active(s: Session, user_id: int, credential_id: int) -> Credential:
-    row = credentials.get(s, user_id, credential_id)
-    if row is None or row.state != CredentialState.ACTIVE.value:
+def _active(s: Session, user_id: int, credential_id: int) -> CredentialView:
+    found = credentials.get(s, user_id, credential_id)
+    if found is None or found.view.state is not CredentialState.ACTIVE:
         raise NotFound("method_not_found")
-    return row
+    return found.view

@@ -24,9 +24,7 @@ class SecurityInfo:
 
 def security_info(core: Core, ctx: Context, *, user_id: int) -> SecurityInfo:
     with core.store.read() as s:
-        methods = [
-            credentials.to_view(r) for r in credentials.for_user(s, user_id, active_only=True)
-        ]
+        methods = credentials.for_user(s, user_id, active_only=True)
         signins = audit.recent_for_user(s, user_id, SIGNIN_EVENTS, limit=20)
         found = devices.active_for_user(s, user_id, now=ctx.now())
     return SecurityInfo(methods=methods, signins=signins, devices=found)

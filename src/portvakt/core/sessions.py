@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
@@ -15,8 +14,7 @@ from portvakt.core.base import Core
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.domain import UserRef
-from portvakt.store.models import OidcGrant, RememberedDevice, WebSession
-from portvakt.store.repos import users, websessions
+from portvakt.store.repos import devices, users, websessions
 
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -43,19 +41,16 @@ def create(
     """Start a new session (always a new id: SES-02 rotation); returns the cookie value."""
     token = random.token()
     now = ctx.now()
-    session.add(
-        WebSession(
-            id=sha256_hex(token),
-            user_id=user_id,
-            created_at=now,
-            last_seen_at=now,
-            factor_at=now if factor else None,
-            method=method,
-            remembered=remembered,
-            ip=ctx.ip,
-            user_agent=(ctx.user_agent or "")[:300] or None,
-        )
+    row = websessions.SessionRow(
+        id=sha256_hex(token),
+        user_id=user_id,
+        created_at=now,
+        last_seen_at=now,
+        factor_at=now if factor else None,
+        method=method,
+        remembered=remembered,
     )
+    websessions.add(session, row, ip=ctx.ip, user_agent=(ctx.user_agent or "")[:300] or None)
     return token
 
 
@@ -67,7 +62,7 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
     settings = ctx.settings
     now = ctx.now()
     with core.store.read() as s:
-        row = s.get(WebSession, sha256_hex(token))
+        row = websessions.get(s, sha256_hex(token))
         if row is None:
             return None
         user = users.by_id(s, row.user_id)
@@ -77,7 +72,7 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
         if user is not None and not user.disabled and not idle and not old:
             view = SessionView(
                 id=row.id,
-                user=users.to_ref(user),
+                user=user,
                 created_at=row.created_at,
                 factor_at=row.factor_at,
                 method=row.method,
@@ -86,13 +81,11 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
         stale_touch = now - row.last_seen_at > TOUCH_EVERY
     if view is None:
         with core.store.write() as s:
-            s.execute(delete(WebSession).where(WebSession.id == sha256_hex(token)))
+            websessions.remove(s, sha256_hex(token))
         return None
     if stale_touch:
         with core.store.write() as s:
-            row = s.get(WebSession, view.id)
-            if row is not None:
-                row.last_seen_at = now
+            websessions.touch(s, view.id, now)
     return view
 
 
@@ -109,8 +102,8 @@ def mark_factor_in(s: Session, ctx: Context, session_id: str, method: str) -> No
 def end(core: Core, ctx: Context, view: SessionView) -> None:
     """Sign this browser out; apps' tokens from this session's sign-ins stop working too."""
     with core.store.write() as s:
-        s.execute(delete(WebSession).where(WebSession.id == view.id))
-        _revoke_grants(s, ctx, OidcGrant.session_id == view.id)
+        websessions.remove(s, view.id)
+        websessions.revoke_session_grants(s, view.id, ctx.now())
         record(s, ctx, Event.SIGNOUT, user_id=view.user.id)
 
 
@@ -123,9 +116,9 @@ def end_everywhere(core: Core, ctx: Context, user_id: int) -> None:
 
 def revoke_all(session: Session, user_id: int, ctx: Context) -> None:
     """End every session, remembered device and app grant (refresh tokens) of a person."""
-    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
-    session.execute(delete(RememberedDevice).where(RememberedDevice.user_id == user_id))
-    _revoke_grants(session, ctx, OidcGrant.user_id == user_id)
+    websessions.remove_all(session, user_id)
+    devices.remove_all(session, user_id)
+    websessions.revoke_user_grants(session, user_id, ctx.now())
 
 
 def replace(core: Core, ctx: Context, old_token: str | None, new_token: str) -> None:
@@ -146,43 +139,19 @@ def replace_in(s: Session, ctx: Context, old_token: str | None, new_token: str) 
     old, new = sha256_hex(old_token), sha256_hex(new_token)
     if old == new:
         return
-    previous = s.get(WebSession, old)
-    current = s.get(WebSession, new)
+    previous = websessions.get(s, old)
+    current = websessions.get(s, new)
     owner = current.user_id if current is not None else None
-    s.execute(delete(WebSession).where(WebSession.id == old))
+    websessions.remove(s, old)
     if owner is not None:
-        s.execute(
-            update(OidcGrant)
-            .where(OidcGrant.session_id == old, OidcGrant.user_id == owner)
-            .values(session_id=new)
-            .execution_options(synchronize_session=False)
-        )
-    others = _live_grant_owners(s, OidcGrant.session_id == old)
-    _revoke_grants(s, ctx, OidcGrant.session_id == old)
+        websessions.move_grants(s, old, new, user_id=owner)
+    others = websessions.live_grant_owners(s, old)
+    websessions.revoke_session_grants(s, old, ctx.now())
     if previous is not None and previous.user_id != owner:
         others.setdefault(previous.user_id, 0)
     for user_id, count in others.items():
         details = {"reason": "another_signin", "grants_revoked": count}
         record(s, ctx, Event.SIGNOUT, user_id=user_id, details=details)
-
-
-def _live_grant_owners(session: Session, where: ColumnElement[bool]) -> dict[int | None, int]:
-    """How many live grants ``where`` selects, per person."""
-    owners: dict[int | None, int] = {}
-    live = select(OidcGrant.user_id).where(where, OidcGrant.revoked_at.is_(None))
-    for user_id in session.scalars(live):
-        owners[user_id] = owners.get(user_id, 0) + 1
-    return owners
-
-
-def _revoke_grants(session: Session, ctx: Context, where: ColumnElement[bool]) -> None:
-    now = ctx.now()
-    session.execute(
-        update(OidcGrant)
-        .where(where, OidcGrant.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 # -- remembered devices ------------------------------------------------------------------------
@@ -191,15 +160,14 @@ def _revoke_grants(session: Session, ctx: Context, where: ColumnElement[bool]) -
 def remember_device(session: Session, ctx: Context, *, user_id: int, days: int) -> str:
     token = random.token()
     now = ctx.now()
-    session.add(
-        RememberedDevice(
-            user_id=user_id,
-            token_hash=ctx.box.keyed_hash(token.encode(), purpose="device"),
-            created_at=now,
-            expires_at=now + timedelta(days=days),
-            ip=ctx.ip,
-            user_agent=(ctx.user_agent or "")[:300] or None,
-        )
+    devices.add(
+        session,
+        user_id=user_id,
+        token_hash=ctx.box.keyed_hash(token.encode(), purpose="device"),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:300] or None,
     )
     record(session, ctx, Event.DEVICE_REMEMBERED, user_id=user_id, details={"days": days})
     return token
@@ -210,12 +178,5 @@ def device_is_remembered(
 ) -> bool:
     if not token or len(token) > 100:
         return False
-    row = session.scalars(
-        select(RememberedDevice).where(
-            RememberedDevice.token_hash == ctx.box.keyed_hash(token.encode(), purpose="device")
-        )
-    ).first()
-    if row is None or row.user_id != user_id or row.expires_at <= ctx.now():
-        return False
-    row.last_used_at = ctx.now()
-    return True
+    digest = ctx.box.keyed_hash(token.encode(), purpose="device")
+    return devices.use(session, user_id=user_id, token_hash=digest, now=ctx.now())

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
@@ -25,8 +24,7 @@ from portvakt.directory.base import PasswordCheck, normalise_username
 from portvakt.domain import SignInStage, UserRef
 from portvakt.errors import Denied, Invalid, NotFound
 from portvakt.policy.engine import Decision, PolicyInput, decide
-from portvakt.store.models import SignIn
-from portvakt.store.repos import credentials, users
+from portvakt.store.repos import credentials, signins, users
 
 INVALID_CREDENTIALS = "invalid_credentials"
 
@@ -101,9 +99,8 @@ def submit_password(
     user = found.user
     with core.store.write() as s:
         passwordbudget.succeeded(s, admission)
-        row = users.by_id(s, user.id)
-        if found.new_hash is not None and row is not None:
-            row.password_hash = found.new_hash
+        if found.new_hash is not None:
+            users.rehash(s, user.id, found.new_hash)
         remembered = sessions.device_is_remembered(s, ctx, user_id=user.id, token=device_token)
         decision = _decide(core, ctx, s, user.id, remembered=remembered)
         record(s, ctx, Event.SIGNIN_PASSWORD_OK, user_id=user.id)
@@ -124,8 +121,8 @@ def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
     if not token or len(token) > 100:
         raise NotFound("signin_expired")
     with core.store.read() as s:
-        row = s.get(SignIn, sha256_hex(token))
-        if row is None or row.expires_at <= ctx.now():
+        row = signins.get(s, sha256_hex(token))
+        if row is None or row.user_id is None or row.expires_at <= ctx.now():
             raise NotFound("signin_expired")
         user = users.by_id(s, row.user_id)
         if user is None or user.disabled:
@@ -133,8 +130,8 @@ def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
         decision = _decide(core, ctx, s, user.id, remembered=False)
         return PendingSignIn(
             id=row.id,
-            user=users.to_ref(user),
-            stage=SignInStage(row.stage),
+            user=user,
+            stage=row.stage,
             decision=decision,
             pending_credential_id=row.pending_credential_id,
         )
@@ -175,8 +172,7 @@ def submit_code(  # noqa: PLR0913 - keyword-only: the form and the browser's coo
 def lock(s: Session, ctx: Context, pending: PendingSignIn) -> None:
     """Lock the sign-in row inside the write that acts on it; ``NotFound('signin_expired')``
     when it was cancelled, finished or expired since ``load`` read it."""
-    row = s.get(SignIn, pending.id, with_for_update=True)
-    if row is None or row.expires_at <= ctx.now() or row.stage != pending.stage.value:
+    if not signins.lock(s, pending.id, pending.stage, ctx.now()):
         raise NotFound("signin_expired")
 
 
@@ -189,7 +185,7 @@ def skip_activation(
         raise Denied("activation_required")
     with core.store.write() as s:
         lock(s, ctx, pending)
-        s.execute(delete(SignIn).where(SignIn.id == pending.id))
+        signins.remove(s, pending.id)
         record(
             s,
             ctx,
@@ -213,12 +209,7 @@ def finish_pending(
     the sign-in row goes (``NotFound`` if it already went or expired: the whole transaction is
     undone), a new session opens, the browser's old session ends and its apps' grants move;
     optionally this device is remembered for the policy's number of days."""
-    gone = s.execute(
-        delete(SignIn)
-        .where(SignIn.id == pending.id, SignIn.expires_at > ctx.now())
-        .execution_options(synchronize_session=False)
-    )
-    if int(gone.rowcount or 0) != 1:  # type: ignore[attr-defined]
+    if not signins.finish(s, pending.id, ctx.now()):
         raise NotFound("signin_expired")
     device = None
     days = pending.decision.remember_device_days
@@ -231,7 +222,7 @@ def finish_pending(
 def cancel(core: Core, token: str | None) -> None:
     if token and len(token) <= 100:
         with core.store.write() as s:
-            s.execute(delete(SignIn).where(SignIn.id == sha256_hex(token)))
+            signins.remove(s, sha256_hex(token))
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -248,17 +239,16 @@ def _decide(core: Core, ctx: Context, s: Session, user_id: int, *, remembered: b
 def _pending(s: Session, ctx: Context, user_id: int, stage: SignInStage) -> Progress:
     token = random.token()
     now = ctx.now()
-    s.add(
-        SignIn(
-            id=sha256_hex(token),
-            user_id=user_id,
-            door=ctx.door.value,
-            stage=stage.value,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
-            ip=ctx.ip,
-            user_agent=(ctx.user_agent or "")[:300] or None,
-        )
+    signins.add(
+        s,
+        signin_id=sha256_hex(token),
+        user_id=user_id,
+        door=ctx.door.value,
+        stage=stage,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ctx.settings.signin_ttl_seconds),
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:300] or None,
     )
     return Progress(stage, signin_token=token)
 

@@ -18,18 +18,9 @@ from portvakt.core.audit import Event, record
 from portvakt.domain import FactorLock
 from portvakt.errors import Throttled
 from portvakt.policy.knobs import Knobs
-from portvakt.store.models import User
+from portvakt.store.repos import factors
 
 LOCK_LEVEL_DECAY = timedelta(hours=24)
-
-
-def lock_of(user: User) -> FactorLock:
-    return FactorLock(
-        failures=user.factor_failures,
-        lockouts=user.factor_lockouts,
-        locked_until=user.factor_locked_until,
-        blocked=user.factor_blocked,
-    )
 
 
 def ensure_open(lock: FactorLock, now: datetime) -> None:
@@ -86,24 +77,10 @@ def failed(
     return lock, None
 
 
-def register_failure(
-    session: Session, ctx: Context, user: User, knobs: Knobs, *, method: str | None
-) -> Throttled | None:
-    """``failed`` for a loaded ``User`` row: its attributes take the new state."""
-    lock, throttled = failed(session, ctx, user.id, lock_of(user), knobs, method=method)
-    user.factor_failures = lock.failures
-    user.factor_lockouts = lock.lockouts
-    user.factor_locked_until = lock.locked_until
-    user.factor_blocked = lock.blocked
-    return throttled
-
-
-def unlock(session: Session, ctx: Context, user: User) -> None:
-    user.factor_failures = 0
-    user.factor_lockouts = 0
-    user.factor_locked_until = None
-    user.factor_blocked = False
-    record(session, ctx, Event.FACTOR_UNLOCKED, user_id=user.id)
+def unlock(session: Session, ctx: Context, user_id: int) -> None:
+    """An administrator lifts a lock or block; the count of failures starts again."""
+    factors.save_lock(session, user_id, FactorLock())
+    record(session, ctx, Event.FACTOR_UNLOCKED, user_id=user_id)
 
 
 def _seconds(delta: timedelta) -> int:

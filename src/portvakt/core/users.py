@@ -107,7 +107,7 @@ def details(core: Core, username: str) -> UserDetails:
 
 def listing(core: Core, *, limit: int = 1000, offset: int = 0) -> list[UserRef]:
     with core.store.read() as s:
-        return [users.to_ref(r) for r in users.listing(s, limit=limit, offset=offset)]
+        return users.listing(s, limit=limit, offset=offset)
 
 
 def set_disabled(core: Core, ctx: Context, username: str, *, disabled: bool) -> None:
@@ -139,11 +139,7 @@ def delete(core: Core, ctx: Context, username: str) -> None:
 
 def unlock(core: Core, ctx: Context, username: str) -> None:
     with core.store.write() as s:
-        user = _get(s, username).user
-        # issue 10: lock state is written by core.throttle (the lead's), which takes the row
-        row = users.by_id(s, user.id)
-        if row is not None:
-            throttle.unlock(s, ctx, row)
+        throttle.unlock(s, ctx, _get(s, username).user.id)
 
 
 def audit_trail(core: Core, username: str, limit: int = 100) -> list[dict[str, object]]:

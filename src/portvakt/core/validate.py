@@ -28,9 +28,8 @@ from portvakt.core.base import Core
 from portvakt.core.factor import Budget, address_budget, check_subject, keys_of
 from portvakt.core.integrations import IntegrationView
 from portvakt.directory.base import normalise_username
-from portvakt.domain import ChallengeState, Door, Purpose
+from portvakt.domain import ChallengeState, Door, Purpose, UserAccount
 from portvakt.errors import Invalid, NotFound, Throttled
-from portvakt.store.models import User
 from portvakt.store.repos import challenges as challenge_rows
 from portvakt.store.repos import factors, users
 from portvakt.store.repos.challenges import Binding
@@ -65,13 +64,13 @@ def _locked(exc: Throttled) -> Result:
     return Result(LOCKED, retry_after=exc.retry_after)
 
 
-def _user(s: Session, username: str, *, for_update: bool = False) -> User | None:
+def _account(s: Session, username: str) -> UserAccount | None:
     try:
         name = normalise_username(username)
     except Invalid:
         return None
-    row = users.by_username(s, name, for_update=for_update)
-    return None if row is None or row.disabled else row
+    found = users.account_by_username(s, name)
+    return None if found is None or found.user.disabled else found
 
 
 def _code_kinds(core: Core) -> tuple[str, ...]:
@@ -215,9 +214,10 @@ def start_challenge(
         trusted = client_ip is not None and integrations.trusts_client_ip(s, integration)
         ctx, details = _source(ctx, integration, client_ip, trusted=trusted)
         details["method"] = kind
-        user = _user(s, username)
+        account = _account(s, username)
+        user = account.user if account is not None else None
         user_id = user.id if user is not None else None
-        lock = namelock.lock_of(s, ctx, username) if user is None else throttle.lock_of(user)
+        lock = namelock.lock_of(s, ctx, username) if account is None else account.lock
     result = Result(REJECT)
     try:
         throttle.ensure_open(lock, ctx.now())
@@ -225,7 +225,7 @@ def start_challenge(
             shown = challenges.issue(
                 core,
                 ctx,
-                user=users.to_ref(user),
+                user=user,
                 kind=kind,
                 purpose=Purpose.API,
                 binding=Binding(integration_id=integration.id),

@@ -14,9 +14,8 @@ class LocalDirectory:
 
     def authenticate(self, username: str, password: str) -> PasswordCheck:
         with self._store.read() as session:
-            row = users.by_username(session, username)
-            ref = users.to_ref(row) if row is not None else None
-            stored = row.password_hash if row is not None else None
+            found = users.password_of(session, username)
+        ref, stored = found if found is not None else (None, None)
         if stored is None:
             hashing.burn_password_check(password)
             return PasswordCheck(user=ref, ok=False)

@@ -9,8 +9,9 @@ import pytest
 from portvakt.app import Runtime
 from portvakt.cli.main import app
 from portvakt.core import enrollment, signin
-from portvakt.domain import Door, SignInStage
+from portvakt.domain import Door, FactorLock, SignInStage
 from portvakt.errors import Denied
+from portvakt.store.repos import factors
 from portvakt.store.repos import users as user_rows
 from tests.integration.cli.conftest import PASSWORD, Cli, signs_in
 
@@ -220,12 +221,11 @@ def test_delete_removes_the_user(cli: Cli, args: list[str], stdin: str | None) -
 def test_unlock_clears_a_second_factor_lockout(cli: Cli, direct: Runtime, blocked: bool) -> None:
     cli.ok("user", "add", "alice", "--no-password")
     with direct.core.store.write() as s:
-        row = user_rows.by_username(s, "alice")
-        assert row is not None
-        row.factor_failures = 100 if blocked else 10
-        row.factor_lockouts = 1
-        row.factor_locked_until = datetime.now(UTC) + timedelta(minutes=5)
-        row.factor_blocked = blocked
+        user = user_rows.by_username(s, "alice")
+        assert user is not None
+        until = datetime.now(UTC) + timedelta(minutes=5)
+        lock = FactorLock(100 if blocked else 10, 1, until, blocked)
+        factors.save_lock(s, user.id, lock)
     before = cli.json("user", "show", "alice")
     assert before["lockout"] == ("blocked" if blocked else "locked")
 

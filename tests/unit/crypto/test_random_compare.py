@@ -98,3 +98,17 @@ def test_equal_uses_hmac_compare_digest(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(hmac, "compare_digest", spy)
     assert compare.equal("abc", "abc") is True
     assert seen == [(b"abc", b"abc")]
+
+
+def test_identifiers_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client id is typed after a command (``portvakt client show <id>``); ``-…`` would read
+    as an option (a CLI test failed once in 64 runs)."""
+    draws = iter(["-first", "second"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(draws))
+    assert prandom.identifier() == "second"
+
+
+def test_identifiers_are_urlsafe_of_the_asked_entropy() -> None:
+    value = prandom.identifier(18)
+    assert URLSAFE.match(value)
+    assert len(value) == 24

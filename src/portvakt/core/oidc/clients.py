@@ -125,7 +125,7 @@ def add(core: Core, ctx: Context, new: NewClient) -> tuple[ClientView, str | Non
     if new.client_credentials:
         grants.append("client_credentials")
     columns = dict(
-        client_id=random.token(18),
+        client_id=random.identifier(18),
         name=new.name,
         secret_hash=secret_hash(ctx, secret) if secret else None,
         redirect_uris=list(dict.fromkeys(new.redirect_uris)),

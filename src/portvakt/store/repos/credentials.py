@@ -4,12 +4,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.domain import CredentialState, CredentialView
 from portvakt.store.models import Credential
 from portvakt.store.prepared import Prepared
+from portvakt.store.repos.factors import SealedCredential
+
+_table = cast(Table, Credential.__table__)
 
 
 def to_view(row: Credential, secret: bytes | None = None) -> CredentialView:
@@ -28,19 +31,114 @@ def to_view(row: Credential, secret: bytes | None = None) -> CredentialView:
     )
 
 
-def for_user(session: Session, user_id: int, *, active_only: bool = False) -> list[Credential]:
+def _sealed(row: Credential) -> SealedCredential:
+    return SealedCredential(view=to_view(row), key_id=row.key_id, sealed=row.secret)
+
+
+def _rows(session: Session, user_id: int, *, active_only: bool) -> list[Credential]:
     query = select(Credential).where(Credential.user_id == user_id)
     if active_only:
         query = query.where(Credential.state == CredentialState.ACTIVE)
     return list(session.scalars(query.order_by(Credential.created_at, Credential.id)))
 
 
-def get(session: Session, user_id: int, credential_id: int) -> Credential | None:
+def for_user(session: Session, user_id: int, *, active_only: bool = False) -> list[CredentialView]:
+    """A person's credentials, oldest first, without their secrets."""
+    return [to_view(row) for row in _rows(session, user_id, active_only=active_only)]
+
+
+def get(session: Session, user_id: int, credential_id: int) -> SealedCredential | None:
+    """A credential of ``user_id`` with its secret still sealed."""
     query = select(Credential).where(Credential.id == credential_id, Credential.user_id == user_id)
-    return session.scalars(query).first()
+    row = session.scalars(query).first()
+    return _sealed(row) if row is not None else None
 
 
-_table = cast(Table, Credential.__table__)
+def add(  # noqa: PLR0913 - keyword-only, one per column
+    session: Session,
+    *,
+    user_id: int,
+    kind: str,
+    label: str,
+    params: Mapping[str, Any],
+    created_at: datetime,
+    key_id: str | None = None,
+    sealed: bytes | None = None,
+) -> int:
+    """A new pending credential; its id."""
+    row = Credential(
+        user_id=user_id,
+        kind=kind,
+        label=label,
+        state=CredentialState.PENDING.value,
+        is_default=False,
+        params=dict(params),
+        created_at=created_at,
+        key_id=key_id,
+        secret=sealed,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def remove_pending(session: Session, user_id: int, kind: str) -> None:
+    """Drop a person's unfinished enrolment of ``kind``."""
+    session.execute(
+        delete(_table).where(
+            _table.c.user_id == user_id,
+            _table.c.kind == kind,
+            _table.c.state == CredentialState.PENDING.value,
+        )
+    )
+
+
+def activate(
+    session: Session,
+    credential_id: int,
+    now: datetime,
+    *,
+    counter: int | None,
+    params: Mapping[str, Any] | None,
+) -> None:
+    """A pending credential proved to work: active, with its first replay state, and the
+    default if the person has no default yet."""
+    row = session.get(Credential, credential_id)
+    if row is None:
+        return
+    others = _rows(session, row.user_id, active_only=True)
+    row.state = CredentialState.ACTIVE.value
+    row.counter = counter
+    if params is not None:
+        row.params = dict(params)
+    row.is_default = not any(c.is_default for c in others if c.id != row.id)
+    row.last_used_at = now
+    session.flush()
+
+
+def rename(session: Session, credential_id: int, label: str) -> None:
+    session.execute(update(_table).where(_table.c.id == credential_id).values(label=label))
+
+
+def make_default(session: Session, user_id: int, credential_id: int) -> None:
+    """``credential_id`` becomes the person's one default."""
+    session.execute(
+        update(_table)
+        .where(_table.c.user_id == user_id)
+        .values(is_default=_table.c.id == credential_id)
+    )
+
+
+def remove(session: Session, credential_id: int) -> None:
+    session.execute(delete(_table).where(_table.c.id == credential_id))
+
+
+def remove_all(session: Session, user_id: int) -> int:
+    """Delete every credential of a person; how many there were."""
+    result = session.execute(delete(_table).where(_table.c.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 # Built once: a code check runs it on every success (on the DBAPI cursor, so no ORM session
 # sync nor per-call Core machinery either).
 _ADVANCE = Prepared(
@@ -72,8 +170,9 @@ def advance_counter(
 
 def get_by_id(
     session: Session, credential_id: int, *, for_update: bool = False
-) -> Credential | None:
-    return session.get(Credential, credential_id, with_for_update=for_update)
+) -> SealedCredential | None:
+    row = session.get(Credential, credential_id, with_for_update=for_update)
+    return _sealed(row) if row is not None else None
 
 
 def mark_used(

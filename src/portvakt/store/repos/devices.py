@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.domain import DeviceView
@@ -51,3 +51,45 @@ def by_token_hash(session: Session, digest: str) -> tuple[int, datetime, str] | 
     if row is None:
         return None
     return int(row.id), row.expires_at, row.username
+
+
+def add(  # noqa: PLR0913 - keyword-only, one per column
+    session: Session,
+    *,
+    user_id: int,
+    token_hash: str,
+    created_at: datetime,
+    expires_at: datetime,
+    ip: str | None,
+    user_agent: str | None,
+) -> None:
+    session.add(
+        RememberedDevice(
+            user_id=user_id,
+            token_hash=token_hash,
+            created_at=created_at,
+            expires_at=expires_at,
+            ip=ip,
+            user_agent=user_agent,
+        )
+    )
+
+
+def use(session: Session, *, user_id: int, token_hash: str, now: datetime) -> bool:
+    """Note a use of ``user_id``'s unexpired device with this token hash; False when there is
+    no such device of theirs."""
+    result = session.execute(
+        update(RememberedDevice)
+        .where(
+            RememberedDevice.token_hash == token_hash,
+            RememberedDevice.user_id == user_id,
+            RememberedDevice.expires_at > now,
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def remove_all(session: Session, user_id: int) -> None:
+    session.execute(delete(RememberedDevice).where(RememberedDevice.user_id == user_id))

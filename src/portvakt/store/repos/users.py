@@ -23,23 +23,29 @@ def to_ref(row: User) -> UserRef:
     )
 
 
-def by_username(session: Session, username: str, *, for_update: bool = False) -> User | None:
-    query = select(User).where(User.username == username)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+def _by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
 
 
-def by_id(session: Session, user_id: int, *, for_update: bool = False) -> User | None:
-    query = select(User).where(User.id == user_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalars(query).first()
+def by_username(session: Session, username: str) -> UserRef | None:
+    row = _by_username(session, username)
+    return to_ref(row) if row is not None else None
 
 
-def listing(session: Session, *, limit: int = 1000, offset: int = 0) -> list[User]:
+def by_id(session: Session, user_id: int) -> UserRef | None:
+    row = session.get(User, user_id)
+    return to_ref(row) if row is not None else None
+
+
+def listing(session: Session, *, limit: int = 1000, offset: int = 0) -> list[UserRef]:
     query = select(User).order_by(User.username).limit(limit).offset(offset)
-    return list(session.scalars(query))
+    return [to_ref(row) for row in session.scalars(query)]
+
+
+def password_of(session: Session, username: str) -> tuple[UserRef, str | None] | None:
+    """The person called ``username`` and their stored password hash (None: no password)."""
+    row = _by_username(session, username)
+    return (to_ref(row), row.password_hash) if row is not None else None
 
 
 def count(session: Session) -> int:
@@ -63,9 +69,16 @@ def password_hash_samples(session: Session) -> list[str]:
 
 
 def account_by_username(session: Session, username: str) -> UserAccount | None:
-    row = by_username(session, username)
-    if row is None:
-        return None
+    row = _by_username(session, username)
+    return _account(row) if row is not None else None
+
+
+def account_by_id(session: Session, user_id: int) -> UserAccount | None:
+    row = session.get(User, user_id)
+    return _account(row) if row is not None else None
+
+
+def _account(row: User) -> UserAccount:
     return UserAccount(
         user=to_ref(row),
         lock=FactorLock(
@@ -117,6 +130,11 @@ def set_password_hash(
         .where(User.id == user_id)
         .values(password_hash=password_hash, password_changed_at=changed_at)
     )
+
+
+def rehash(session: Session, user_id: int, password_hash: str) -> None:
+    """The same password under the current hash parameters (its change date stays)."""
+    session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
 
 
 def remove(session: Session, user_id: int) -> None:
