@@ -101,10 +101,10 @@ SERVER_ENV = {
     "PORTVAKT_ENROLLMENT_DEADLINE": "2099-01-01",
     # A challenge (and so a waiting browser's stream) lives this long; the maximum, 120 s,
     # leaves the most time to open every stream of part 2 and measure (default 60 s).
-    "PORTVAKT_PUSH_CHALLENGE_SECONDS": "120",
+    "PORTVAKT_METHODS__PUSH__CHALLENGE_SECONDS": "120",
     # Requests per person and window that did not end in a sign-in (default 3, maximum 20):
     # head-room for retries; in the runs every user's requests end in an approval.
-    "PORTVAKT_PUSH_MAX_UNANSWERED": "20",
+    "PORTVAKT_METHODS__PUSH__MAX_UNANSWERED": "20",
 }
 STREAMS_PER_CLIENT = 250  # httpx scans its whole pool per request: keep each pool small
 TAIL = 10.0  # seconds kept in hand in part 2 for the sample approvals before the first expiry
@@ -716,7 +716,7 @@ class Bench:
             f" ({url})",
             flush=True,
         )
-        life = float(SERVER_ENV["PORTVAKT_PUSH_CHALLENGE_SECONDS"])
+        life = float(SERVER_ENV["PORTVAKT_METHODS__PUSH__CHALLENGE_SECONDS"])
         result: dict[str, Any] = {
             "waiters_requested": waiters,
             "apps_requested": apps,

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -22,6 +22,26 @@ from pydantic_settings import (
 )
 
 SECRET_FIELDS = frozenset({"secret_key", "database_url", "redis_url"})
+
+
+# old name -> (kind, name in [methods.<kind>]); removed in a later release
+LEGACY_METHOD_SETTINGS = {
+    "totp_window": ("totp", "window"),
+    **{
+        f"push_{name}": ("push", name)
+        for name in (
+            "challenge_seconds",
+            "number_digits",
+            "match_mode",
+            "max_unanswered",
+            "window_seconds",
+            "max_denials",
+            "pause_minutes",
+            "require_uv",
+            "activation_minutes",
+        )
+    },
+}
 
 
 def _toml_path() -> Path | None:
@@ -83,19 +103,19 @@ class Settings(BaseSettings):
         "PORTVAKT_METHODS__<KIND>__<NAME> in the environment",
     )
 
-    # TOTP
-    totp_window: int = Field(1, ge=0, le=2)
-
-    # Push approval (Portvakt Authenticator)
-    push_challenge_seconds: int = Field(60, ge=15, le=120)
-    push_number_digits: int = Field(2, ge=2, le=6)
-    push_match_mode: Literal["type", "pick"] = "type"
-    push_max_unanswered: int = Field(3, ge=1, le=20)
-    push_window_seconds: int = Field(300, ge=60, le=3600)
-    push_max_denials: int = Field(2, ge=1, le=10)
-    push_pause_minutes: int = Field(20, ge=1, le=24 * 60)
-    push_require_uv: bool = False
-    push_activation_minutes: int = Field(10, ge=1, le=10)
+    # Deprecated: the methods' own settings moved to [methods.totp] and [methods.push]
+    # (PORTVAKT_METHODS__<KIND>__<NAME>). The old names still work: each is copied there
+    # unless the new name is given too, and `portvakt serve` warns (LEGACY_METHOD_SETTINGS).
+    totp_window: int | None = Field(None, description="deprecated: [methods.totp] window")
+    push_challenge_seconds: int | None = Field(None, description="deprecated")
+    push_number_digits: int | None = Field(None, description="deprecated")
+    push_match_mode: Literal["type", "pick"] | None = Field(None, description="deprecated")
+    push_max_unanswered: int | None = Field(None, description="deprecated")
+    push_window_seconds: int | None = Field(None, description="deprecated")
+    push_max_denials: int | None = Field(None, description="deprecated")
+    push_pause_minutes: int | None = Field(None, description="deprecated")
+    push_require_uv: bool | None = Field(None, description="deprecated")
+    push_activation_minutes: int | None = Field(None, description="deprecated")
 
     # OpenID Connect provider
     oidc_access_token_seconds: int = Field(600, ge=60, le=86400)
@@ -124,6 +144,18 @@ class Settings(BaseSettings):
         description="Addresses or networks whose X-Forwarded-For and X-Forwarded-Proto are "
         "believed; none by default",
     )
+
+    @model_validator(mode="after")
+    def _legacy_method_settings(self) -> Settings:
+        for name, (kind, key) in LEGACY_METHOD_SETTINGS.items():
+            value = getattr(self, name)
+            if value is not None:
+                self.methods.setdefault(kind, {}).setdefault(key, value)
+        return self
+
+    def legacy_names(self) -> list[str]:
+        """The deprecated setting names this configuration still uses."""
+        return [name for name in LEGACY_METHOD_SETTINGS if getattr(self, name) is not None]
 
     @field_validator("data_dir")
     @classmethod
@@ -175,6 +207,8 @@ class Settings(BaseSettings):
         """Effective settings for display; secrets are replaced by ``********``."""
         shown: dict[str, Any] = {}
         for name, value in self.model_dump(mode="json").items():
+            if name in LEGACY_METHOD_SETTINGS and value is None:
+                continue  # a deprecated name nobody set
             if name in SECRET_FIELDS and value is not None:
                 value = "********"
             shown[name] = value

@@ -16,7 +16,7 @@ from portvakt.cli.common import open_runtime
 from portvakt.cli.i18n import _
 from portvakt.core import users
 from portvakt.core.oidc import clients
-from portvakt.settings import Settings
+from portvakt.settings import LEGACY_METHOD_SETTINGS, Settings
 
 SERVE_HELP = _("Prepare the data folder (keys, migrations) and run the web server.")
 
@@ -66,6 +66,7 @@ def serve(
                 err=True,
             )
         _note_proxies(rt.settings)
+        _note_legacy(rt.settings)
         proxies = list(rt.settings.trusted_proxies)
         uvicorn.run(
             create_app(rt),
@@ -129,3 +130,18 @@ def _url(settings: Settings, host: str, port: int) -> str:
         return settings.public_url
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
+
+
+def _note_legacy(settings: Settings) -> None:
+    """Each deprecated method setting still in use, with the name that replaces it."""
+    for name in settings.legacy_names():
+        kind, key = LEGACY_METHOD_SETTINGS[name]
+        env = f"PORTVAKT_METHODS__{kind.upper()}__{key.upper()}"
+        typer.echo(
+            _(
+                "Note: the setting %(old)s is deprecated; use %(key)s under [methods.%(kind)s] "
+                "in the settings file, or %(env)s."
+            )
+            % {"old": name, "key": key, "kind": kind, "env": env},
+            err=True,
+        )

@@ -6,25 +6,23 @@ deliveries and state changes to the notifier after the commit."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
-from user_agents import parse
 
 from portvakt import protocol
 from portvakt.context import Context
-from portvakt.core import throttle
+from portvakt.core import delivery, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed
 from portvakt.core.factor import address_key
 from portvakt.domain import ChallengeState, CredentialState, Purpose, UserRef
 from portvakt.errors import Denied, Invalid, NotFound
-from portvakt.methods.base import ChallengeRequest, Delivery, FactorResponse, Verdict
+from portvakt.methods.base import ChallengeRequest, FactorResponse, Verdict
 from portvakt.store.repos import challenges, credentials, factors
 from portvakt.store.repos.challenges import Binding
 
@@ -41,14 +39,6 @@ class Shown:
     expires_at: datetime
     reason: str | None
     prompt: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    user_id: int
-    shown: Shown
-    deliveries: tuple[Delivery, ...]
-    superseded: tuple[str, ...]
 
 
 def issue(
@@ -81,7 +71,7 @@ def issue(
             binding=binding,
             credentials_=active,
         )
-    publish(core, sent)
+    delivery.publish(core, sent)
     return sent.shown
 
 
@@ -95,7 +85,7 @@ def issue_in(  # noqa: PLR0913
     purpose: Purpose,
     binding: Binding,
     credentials_: Sequence[Any],
-) -> Sent:
+) -> delivery.Sent:
     """``issue`` inside the caller's transaction; the caller calls ``publish`` after it."""
     now = ctx.now()
     method = core.registry.get(kind)
@@ -105,10 +95,10 @@ def issue_in(  # noqa: PLR0913
         credentials=tuple(credentials_),
         purpose=purpose,
         recent=challenges.recent(s, user.id, kind, now - HISTORY),
-        place=place(core, ctx),
+        place=delivery.place(core, ctx),
     )
     issued = method.challenge(ctx, request)
-    missing = [d.channel for d in issued.deliveries if not can_deliver(core, d.channel)]
+    missing = [d.channel for d in issued.deliveries if not delivery.can_deliver(core, d.channel)]
     if missing:
         raise Invalid("channel_unavailable")  # nothing is stored: the transaction rolls back
     superseded = challenges.supersede(s, user.id, kind) if issued.supersede else []
@@ -134,7 +124,7 @@ def issue_in(  # noqa: PLR0913
         details={"tx": request.id, "purpose": purpose.value},
     )
     shown = Shown(request.id, kind, ChallengeState.PENDING.value, expires, None, issued.prompt)
-    return Sent(user.id, shown, issued.deliveries, tuple(superseded))
+    return delivery.Sent(user.id, shown, issued.deliveries, tuple(superseded))
 
 
 def view(core: Core, ctx: Context, challenge_id: str, binding: Binding, user_id: int) -> Shown:
@@ -185,7 +175,7 @@ def respond(
     if refusal is not None or verdict is None or challenge is None:
         raise Denied(refusal or "not_pending")
     state = verdict.challenge_state
-    announce(core, challenge.user_id, challenge.id, state.value)
+    delivery.announce(core, challenge.user_id, challenge.id, state.value)
     if state is ChallengeState.FAILED:
         raise Denied(verdict.reason)
     return state.value
@@ -194,48 +184,6 @@ def respond(
 def use(s: Session, challenge_id: str, binding: Binding) -> bool:
     """Move an approved challenge bound to ``binding`` to ``used``, once."""
     return challenges.use(s, challenge_id, binding)
-
-
-def publish(core: Core, sent: Sent) -> None:
-    """After the commit: end the superseded challenges' waits, send the deliveries."""
-    for tx in sent.superseded:
-        announce(core, sent.user_id, tx, "superseded")
-    for delivery in sent.deliveries:
-        deliver(core, delivery)
-
-
-NOTIFY = "notify"  # the built-in channel: an event to the person's waiting apps and pages
-
-
-def can_deliver(core: Core, channel: str) -> bool:
-    return channel == NOTIFY or channel in core.senders
-
-
-def deliver(core: Core, delivery: Delivery) -> None:
-    """Hand one delivery to its port: the notifier, or the sender of its channel."""
-    if delivery.channel == NOTIFY:
-        core.notifier.publish(delivery.to, json.dumps(dict(delivery.payload)))
-    else:
-        core.senders[delivery.channel].send(delivery.to, delivery.payload)
-
-
-def announce(core: Core, user_id: int, tx: str, state: str) -> None:
-    message = json.dumps({"type": "answered", "tx": tx, "state": state})
-    core.notifier.publish(f"tx:{tx}", message)
-    core.notifier.publish(f"user:{user_id}", message)
-
-
-def place(core: Core, ctx: Context) -> dict[str, str]:
-    """Where the request comes from, for the person to recognise it."""
-    agent = parse(ctx.user_agent or "")
-    city, country = core.locator.locate(ctx.ip or "")
-    found = {"city": city, "country": country}
-    return {
-        **{key: value for key, value in found.items() if value},
-        "ip": ctx.ip or "",
-        "browser": f"{agent.browser.family} {agent.browser.version_string}".strip(),
-        "os": f"{agent.os.family} {agent.os.version_string}".strip(),
-    }
 
 
 def _refusal(ctx: Context, challenge: Any, cred: Any) -> str | None:  # noqa: PLR0911 - one per rule

@@ -11,7 +11,7 @@ from typing import Any
 
 from portvakt import protocol, wire
 from portvakt.context import Context
-from portvakt.core import challenges
+from portvakt.core import challenges, delivery
 from portvakt.core.audit import record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed
@@ -156,7 +156,7 @@ def register(core: Core, ctx: Context, token: str) -> dict[str, Any]:
         found = credentials.get_by_id(s, number, for_update=True)
         usable = found is not None and found.view.kind == kind
         view = open_sealed(ctx, found) if found is not None and usable else None
-        if view is None or not method.app.activation_usable(ctx, view, secret):
+        if view is None or not method.activation_usable(ctx, view, secret):
             raise Denied("activation_invalid")
         params = method.app.registered_params(claims, view.id)
         label = " ".join(str(params["device"].get("name", "")).split())[:64]
@@ -183,7 +183,7 @@ def register(core: Core, ctx: Context, token: str) -> dict[str, Any]:
             credential_id=view.id,
             details={"device": params["device"]},
         )
-    challenges.publish(core, sent)
+    delivery.publish(core, sent)
     return {
         "device_id": params["device_id"],
         "server_key": protocol.public_jwk(server_key),

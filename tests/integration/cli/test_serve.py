@@ -77,3 +77,19 @@ def test_serve_warns_when_an_https_address_has_no_trusted_proxy(
     assert "PORTVAKT_TRUSTED_PROXIES" in cli.ok("serve").stderr
     monkeypatch.setenv("PORTVAKT_TRUSTED_PROXIES", "127.0.0.1")
     assert "PORTVAKT_TRUSTED_PROXIES" not in cli.ok("serve").stderr
+
+
+def test_serve_names_deprecated_method_settings_and_what_replaces_them(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    assert "deprecated" not in cli.ok("serve").stderr
+    monkeypatch.setenv("PORTVAKT_PUSH_MATCH_MODE", "pick")
+    warned = cli.ok("serve").stderr
+    assert "push_match_mode is deprecated" in warned
+    assert "match_mode under [methods.push]" in warned
+    assert "PORTVAKT_METHODS__PUSH__MATCH_MODE" in warned
+    monkeypatch.setenv("PORTVAKT_PUSH_MATCH_MODE", "swipe")
+    assert cli("serve").exit_code != 0

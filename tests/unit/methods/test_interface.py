@@ -85,7 +85,7 @@ def test_method_settings_are_validated_and_given_to_the_method() -> None:
     [
         ((Settled,), {"settled": {"period": "soon"}}, "settings of the settled method"),
         ((Settled,), {"settled": {"colour": "red"}}, "settings of the settled method"),
-        ((TotpMethod,), {"totp": {"window": 2}}, "takes no settings"),
+        ((Bare,), {"bare": {"window": 2}}, "takes no settings"),
         ((TotpMethod,), {"sms": {}}, "unknown methods: sms"),
     ],
 )

@@ -27,6 +27,7 @@ from portvakt.errors import Invalid, Throttled
 from portvakt.methods.base import ChallengeRequest, FactorResponse
 from portvakt.methods.push import PushMethod, device, fatigue
 from portvakt.methods.push.device import number_for
+from portvakt.methods.push.settings import DEFAULTS, PushSettings
 from portvakt.settings import Settings
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -69,10 +70,21 @@ def make_device(key: ECKey, *, state: CredentialState = CredentialState.ACTIVE) 
     return CredentialView(5, USER.id, "push", "Phone", state, True, params, NOW, None)
 
 
-def issue(
-    ctx: Context, *, purpose: Purpose = Purpose.SIGNIN, recent: tuple[ChallengeView, ...] = ()
-) -> tuple[str, Any]:
+def configured(**conf: Any) -> PushMethod:
+    """A push method as the registry hands it out, with ``[methods.push]`` settings."""
     method = PushMethod()
+    method.configure(PushSettings(**conf))
+    return method
+
+
+def issue(
+    ctx: Context,
+    *,
+    purpose: Purpose = Purpose.SIGNIN,
+    recent: tuple[ChallengeView, ...] = (),
+    method: PushMethod | None = None,
+) -> tuple[str, Any]:
+    method = method or PushMethod()
     request = ChallengeRequest(
         id="tx-0123456789abcdef",
         user=USER,
@@ -139,13 +151,13 @@ def test_a_challenge_keeps_only_a_digest_of_the_number(ctx: Context) -> None:
     )
     assert issued.data["number_digest"] == protocol.number_digest(number, issued.data["nonce"])
     assert issued.data["context"]["account"] == "alice" and issued.supersede is True
-    assert issued.seconds == ctx.settings.push_challenge_seconds
+    assert issued.seconds == DEFAULTS.challenge_seconds == 60
     assert issued.deliveries[0].to == f"user:{USER.id}"
 
 
 def test_pick_mode_offers_three_choices_with_the_number(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, push_match_mode="pick")
-    tx, issued = issue(ctx)
+    ctx = make_ctx(tmp_path)
+    tx, issued = issue(ctx, method=configured(match_mode="pick"))
     assert number_for(ctx, tx, 2) in issued.data["choices"] and len(issued.data["choices"]) == 3
     claims = PushMethod().challenge_claims(ctx, stored(tx, issued), server=SERVER, device_id="d")
     assert claims["match"]["choices"] == issued.data["choices"]
@@ -157,7 +169,7 @@ def test_an_activation_test_is_typed_lives_longer_and_supersedes_nothing(ctx: Co
         ctx, purpose=Purpose.ENROLLMENT, recent=(past(ChallengeState.DENIED, 1, reason="not_me"),)
     )
     assert issued.data["match_mode"] == "type" and issued.supersede is False
-    assert issued.seconds == ctx.settings.push_activation_minutes * 60
+    assert issued.seconds == DEFAULTS.activation_minutes * 60 == 600
 
 
 def test_nobody_to_ask_is_invalid(ctx: Context) -> None:
@@ -176,35 +188,32 @@ def test_the_prompt_shows_the_same_number_again(ctx: Context) -> None:
 
 def test_not_me_pauses_pushes(ctx: Context) -> None:
     recent = (past(ChallengeState.DENIED, 5, reason="not_me"),)
-    refused = fatigue.refusal(ctx.settings, recent, NOW)
+    refused = fatigue.refusal(DEFAULTS, recent, NOW)
     assert isinstance(refused, Throttled) and refused.code == "push_paused"
     assert refused.retry_after == 15 * 60
     assert (
-        fatigue.refusal(ctx.settings, (past(ChallengeState.DENIED, 25, reason="not_me"),), NOW)
-        is None
+        fatigue.refusal(DEFAULTS, (past(ChallengeState.DENIED, 25, reason="not_me"),), NOW) is None
     )
 
 
 def test_denials_cool_down_and_unanswered_requests_rate_limit(ctx: Context) -> None:
     denied = tuple(past(ChallengeState.DENIED, 1) for _ in range(2))
-    assert getattr(fatigue.refusal(ctx.settings, denied, NOW), "code", None) == "push_cooldown"
+    assert getattr(fatigue.refusal(DEFAULTS, denied, NOW), "code", None) == "push_cooldown"
     unanswered = tuple(past(ChallengeState.PENDING, 1) for _ in range(3))
-    assert (
-        getattr(fatigue.refusal(ctx.settings, unanswered, NOW), "code", None) == "push_rate_limited"
-    )
+    assert getattr(fatigue.refusal(DEFAULTS, unanswered, NOW), "code", None) == "push_rate_limited"
     with pytest.raises(Throttled):
         issue(ctx, recent=unanswered)
 
 
 def test_a_success_or_the_window_resets_the_count(ctx: Context) -> None:
     reset = (past(ChallengeState.USED, 1), *(past(ChallengeState.PENDING, 2) for _ in range(3)))
-    assert fatigue.refusal(ctx.settings, reset, NOW) is None
+    assert fatigue.refusal(DEFAULTS, reset, NOW) is None
     old = tuple(past(ChallengeState.PENDING, 6) for _ in range(3))
-    assert fatigue.refusal(ctx.settings, old, NOW) is None
+    assert fatigue.refusal(DEFAULTS, old, NOW) is None
     activations = tuple(
         past(ChallengeState.PENDING, 1, purpose=Purpose.ENROLLMENT) for _ in range(3)
     )
-    assert fatigue.refusal(ctx.settings, activations, NOW) is None
+    assert fatigue.refusal(DEFAULTS, activations, NOW) is None
 
 
 # -- answers (PUSH-02) ---------------------------------------------------------------------------
@@ -267,16 +276,14 @@ def test_a_malformed_answer_fails(
 
 
 def test_user_verification_when_required(tmp_path: Path, key: ECKey) -> None:
-    ctx = make_ctx(tmp_path, push_require_uv=True)
-    tx, issued = issue(ctx)
+    ctx = make_ctx(tmp_path)
+    method = configured(require_uv=True)
+    tx, issued = issue(ctx, method=method)
     number = number_for(ctx, tx, 2)
     without = answer(key, tx, issued.data, consent="approve", number=number)
-    assert (
-        PushMethod().verify(ctx, make_device(key), stored(tx, issued), without).reason
-        == "uv_required"
-    )
+    assert method.verify(ctx, make_device(key), stored(tx, issued), without).reason == "uv_required"
     with_uv = answer(key, tx, issued.data, consent="approve", number=number, uv=True)
-    assert PushMethod().verify(ctx, make_device(key), stored(tx, issued), with_uv).ok
+    assert method.verify(ctx, make_device(key), stored(tx, issued), with_uv).ok
 
 
 def test_a_message_that_does_not_verify_changes_nothing(ctx: Context, key: ECKey) -> None:
@@ -337,21 +344,23 @@ def test_activation_display_moves_from_qr_to_number_to_active(ctx: Context, key:
     pending = CredentialView(
         5, USER.id, "push", "", CredentialState.PENDING, False, {}, NOW, None, secret=b"s3cret"
     )
-    shown = device.activation_display(ctx, USER, pending, None, "fp")
+    shown = device.activation_display(ctx, USER, pending, None, "fp", 10)
     assert shown["state"] == "waiting_for_app"
     assert protocol.Activation.parse(shown["uri"]).code == "5.s3cret"
-    assert device.activation_display(ctx, USER, pending, None, "")["state"] == "expired"
+    assert device.activation_display(ctx, USER, pending, None, "", 10)["state"] == "expired"
     registered = replace(pending, params=make_device(key).params, secret=None)
     tx, issued = issue(ctx, purpose=Purpose.ENROLLMENT)
     test = stored(tx, issued, purpose=Purpose.ENROLLMENT)
-    waiting = device.activation_display(ctx, USER, registered, test, "fp")
+    waiting = device.activation_display(ctx, USER, registered, test, "fp", 10)
     assert (waiting["state"], waiting["number"]) == ("waiting_for_approval", number_for(ctx, tx, 2))
     answered = replace(test, state=ChallengeState.FAILED)
-    assert device.activation_display(ctx, USER, registered, answered, "fp")["state"] == "expired"
+    assert (
+        device.activation_display(ctx, USER, registered, answered, "fp", 10)["state"] == "expired"
+    )
     active = replace(registered, state=CredentialState.ACTIVE)
-    assert device.activation_display(ctx, USER, active, test, "fp")["state"] == "active"
+    assert device.activation_display(ctx, USER, active, test, "fp", 10)["state"] == "active"
     late = make_ctx(ctx.settings.data_dir, at=NOW + timedelta(minutes=11))
-    assert device.activation_display(late, USER, pending, None, "fp")["state"] == "expired"
+    assert device.activation_display(late, USER, pending, None, "fp", 10)["state"] == "expired"
 
 
 def test_activation_codes_and_their_use(ctx: Context, key: ECKey) -> None:
@@ -363,11 +372,13 @@ def test_activation_codes_and_their_use(ctx: Context, key: ECKey) -> None:
     pending = CredentialView(
         5, USER.id, "push", "", CredentialState.PENDING, False, {}, NOW, None, secret=b"abc"
     )
-    assert device.activation_usable(ctx, pending, "abc")
-    assert not device.activation_usable(ctx, pending, "abd")
-    assert not device.activation_usable(ctx, None, "abc")
-    assert not device.activation_usable(ctx, replace(pending, state=CredentialState.ACTIVE), "abc")
-    assert not device.activation_usable(ctx, replace(pending, params={"jwk": {}}), "abc")
+    assert device.activation_usable(ctx, pending, "abc", 10)
+    assert not device.activation_usable(ctx, pending, "abd", 10)
+    assert not device.activation_usable(ctx, None, "abc", 10)
+    assert not device.activation_usable(
+        ctx, replace(pending, state=CredentialState.ACTIVE), "abc", 10
+    )
+    assert not device.activation_usable(ctx, replace(pending, params={"jwk": {}}), "abc", 10)
 
 
 def test_registration_claims_and_params(ctx: Context, key: ECKey) -> None:

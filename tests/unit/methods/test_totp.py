@@ -18,7 +18,7 @@ from portvakt.crypto.secretbox import KeyRing
 from portvakt.domain import CredentialState, CredentialView, Door, UserRef
 from portvakt.methods.base import Counter, FactorResponse, Method, Strength
 from portvakt.methods.totp import TotpMethod
-from portvakt.methods.totp.method import group_secret
+from portvakt.methods.totp.method import TotpSettings, group_secret
 from portvakt.methods.totp.params import params_from_json, params_to_json
 from portvakt.settings import Settings
 
@@ -37,10 +37,8 @@ class FixedClock:
         return self.at
 
 
-def make_ctx(
-    tmp_path: Path, *, at: datetime = NOW, window: int = 1, issuer: str = "Portvakt"
-) -> Context:
-    settings = Settings(data_dir=tmp_path, totp_window=window, issuer=issuer)
+def make_ctx(tmp_path: Path, *, at: datetime = NOW, issuer: str = "Portvakt") -> Context:
+    settings = Settings(data_dir=tmp_path, issuer=issuer)
     box = KeyRing({"k1": bytes(32)}, "k1")
     return Context(settings=settings, clock=FixedClock(at), box=box, door=Door.WEB)
 
@@ -271,11 +269,11 @@ def test_verify_rejects_code_two_steps_away_at_window_one(
 
 
 @pytest.mark.parametrize("seconds", [-30, 30])
-def test_verify_rejects_code_one_step_away_at_window_zero(
-    method: TotpMethod, tmp_path: Path, seconds: int
-) -> None:
-    """OTP-02: the window comes from settings (``totp_window = 0``)."""
-    ctx = make_ctx(tmp_path, window=0)
+def test_verify_rejects_code_one_step_away_at_window_zero(tmp_path: Path, seconds: int) -> None:
+    """OTP-02: the window comes from settings (``[methods.totp] window = 0``)."""
+    method = TotpMethod()
+    method.configure(TotpSettings(window=0))
+    ctx = make_ctx(tmp_path)
     code = code_at(NOW + timedelta(seconds=seconds))
     assert method.verify(ctx, make_cred(), None, FactorResponse(code)).reason == "wrong_code"
     assert method.verify(ctx, make_cred(), None, FactorResponse(code_at(NOW))).ok is True

@@ -97,8 +97,8 @@ def check_nonce(ctx: Context, nonce: str) -> bool:
 # -- activation --------------------------------------------------------------------------------
 
 
-def activation_expires(ctx: Context, cred: CredentialView) -> Any:
-    return cred.created_at + timedelta(minutes=ctx.settings.push_activation_minutes)
+def activation_expires(cred: CredentialView, minutes: int) -> Any:
+    return cred.created_at + timedelta(minutes=minutes)
 
 
 def activation_display(
@@ -107,10 +107,11 @@ def activation_display(
     cred: CredentialView,
     challenge: ChallengeView | None,
     app_key: str,
+    minutes: int,
 ) -> dict[str, Any]:
     """``state``: waiting_for_app (with the QR's ``uri``), waiting_for_approval (with the test
     ``number``), active or expired; and ``expires_at``."""
-    expires = activation_expires(ctx, cred)
+    expires = activation_expires(cred, minutes)
     shown: dict[str, Any] = {"state": "expired", "uri": None, "number": None, "expires_at": expires}
     now = ctx.now()
     if cred.state is CredentialState.ACTIVE:
@@ -158,12 +159,12 @@ def registration_claims(ctx: Context, token: str) -> dict[str, Any]:
         raise Refused(exc.code) from exc
 
 
-def activation_usable(ctx: Context, cred: CredentialView | None, secret: str) -> bool:
+def activation_usable(ctx: Context, cred: CredentialView | None, secret: str, minutes: int) -> bool:
     if cred is None or cred.state is not CredentialState.PENDING:
         return False
     if cred.secret is None or "jwk" in cred.params:
         return False
-    return activation_expires(ctx, cred) > ctx.now() and hmac.compare_digest(
+    return activation_expires(cred, minutes) > ctx.now() and hmac.compare_digest(
         cred.secret, secret.encode()
     )
 

@@ -10,31 +10,31 @@ from datetime import datetime, timedelta
 from portvakt import protocol
 from portvakt.domain import ChallengeState, ChallengeView, Purpose
 from portvakt.errors import Throttled
-from portvakt.settings import Settings
+from portvakt.methods.push.settings import PushSettings
 
 SUCCESS = frozenset({ChallengeState.APPROVED, ChallengeState.USED})
 
 
-def refusal(settings: Settings, recent: Sequence[ChallengeView], now: datetime) -> Throttled | None:
+def refusal(conf: PushSettings, recent: Sequence[ChallengeView], now: datetime) -> Throttled | None:
     """Why a new push must not be sent now, or None. ``recent``: newest first."""
     asked = [c for c in recent if c.purpose is not Purpose.ENROLLMENT]
-    pause = timedelta(minutes=settings.push_pause_minutes)
+    pause = timedelta(minutes=conf.pause_minutes)
     for challenge in asked:
         at = challenge.answered_at or challenge.created_at
         if _fraud(challenge) and at + pause > now:
             seconds = int((at + pause - now).total_seconds())
             return Throttled("push_paused", retry_after=max(1, seconds))
-    since = now - timedelta(seconds=settings.push_window_seconds)
+    since = now - timedelta(seconds=conf.window_seconds)
     unanswered = []
     for challenge in asked:
         if challenge.created_at <= since or challenge.state in SUCCESS:
             break  # a success resets the count
         unanswered.append(challenge)
-    retry = int(settings.push_window_seconds)
+    retry = int(conf.window_seconds)
     denials = sum(c.state is ChallengeState.DENIED for c in unanswered)
-    if denials >= settings.push_max_denials:
+    if denials >= conf.max_denials:
         return Throttled("push_cooldown", retry_after=retry)
-    if len(unanswered) >= settings.push_max_unanswered:
+    if len(unanswered) >= conf.max_unanswered:
         return Throttled("push_rate_limited", retry_after=retry)
     return None
 

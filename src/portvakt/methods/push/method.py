@@ -13,6 +13,8 @@ import hmac
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from portvakt import protocol
 from portvakt.context import Context
 from portvakt.crypto import random
@@ -35,6 +37,7 @@ from portvakt.methods.base import (
 )
 from portvakt.methods.push import device, fatigue
 from portvakt.methods.push.device import number_for
+from portvakt.methods.push.settings import DEFAULTS, PushSettings
 
 
 class PushMethod(MethodDefaults):
@@ -47,6 +50,12 @@ class PushMethod(MethodDefaults):
         amr=("swk", "mfa"),
     )
     app = device  # the device protocol: registration, device authentication, signed messages
+    settings_model: ClassVar[type[BaseModel] | None] = PushSettings
+
+    @property
+    def conf(self) -> PushSettings:
+        """The validated ``[methods.push]`` settings (defaults until configured)."""
+        return self.settings if isinstance(self.settings, PushSettings) else DEFAULTS
 
     def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
         """The secret is the activation token inside the QR (single use, sealed at rest)."""
@@ -62,7 +71,8 @@ class PushMethod(MethodDefaults):
         app_key: str = "",
     ) -> Mapping[str, Any]:
         """The activation QR (until the app registers), then the test number to match."""
-        return device.activation_display(ctx, user, cred, challenge, app_key)
+        minutes = self.conf.activation_minutes
+        return device.activation_display(ctx, user, cred, challenge, app_key, minutes)
 
     def finish_enrollment(
         self, ctx: Context, cred: CredentialView, resp: FactorResponse
@@ -73,25 +83,23 @@ class PushMethod(MethodDefaults):
         return None  # nothing is typed into the browser
 
     def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
-        settings = ctx.settings
+        conf, issuer = self.conf, ctx.settings.issuer
         now = ctx.now()
         if request.purpose is Purpose.ENROLLMENT:
-            match_mode, seconds = (
-                protocol.MatchMode.TYPE.value,
-                settings.push_activation_minutes * 60,
-            )
-            context = {"service": settings.issuer, "ip": request.place.get("ip", "")}
+            match_mode = protocol.MatchMode.TYPE.value
+            seconds = conf.activation_minutes * 60
+            context = {"service": issuer, "ip": request.place.get("ip", "")}
         else:
-            refused = fatigue.refusal(settings, request.recent, now)
+            refused = fatigue.refusal(conf, request.recent, now)
             if refused is not None:
                 raise refused
-            match_mode, seconds = settings.push_match_mode, settings.push_challenge_seconds
+            match_mode, seconds = conf.match_mode, conf.challenge_seconds
             context = {**request.place, "account": request.user.username}
-            context["service"] = settings.issuer
+            context["service"] = issuer
         if not request.credentials:
             raise Invalid("kind_not_allowed")
         context["time"] = now.isoformat(timespec="seconds")
-        digits = settings.push_number_digits
+        digits = conf.number_digits
         nonce = protocol.new_id()
         number = number_for(ctx, request.id, digits)
         choices = protocol.pick_choices(number) if match_mode == protocol.MatchMode.PICK else []
@@ -136,7 +144,7 @@ class PushMethod(MethodDefaults):
             return Verdict(
                 ok=False, reason=exc.code, counts=False, challenge=ChallengeState.PENDING
             )
-        outcome, reason = check_answer(claims, challenge, ctx, require_uv=self.require_uv(ctx))
+        outcome, reason = check_answer(claims, challenge, ctx, require_uv=self.conf.require_uv)
         details = {
             "purpose": challenge.purpose.value,
             "context": dict(challenge.data.get("context", {})),
@@ -156,9 +164,9 @@ class PushMethod(MethodDefaults):
         counts = reason == "wrong_number" and challenge.purpose is not Purpose.ENROLLMENT
         return Verdict(ok=False, reason=reason, counts=counts, details=details)
 
-    @staticmethod
-    def require_uv(ctx: Context) -> bool:
-        return bool(ctx.settings.push_require_uv)
+    def activation_usable(self, ctx: Context, cred: CredentialView | None, secret: str) -> bool:
+        """The activation code of a pending credential is right and still in time."""
+        return device.activation_usable(ctx, cred, secret, self.conf.activation_minutes)
 
     def challenge_claims(
         self, ctx: Context, challenge: ChallengeView, *, server: str, device_id: str

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from portvakt.context import Context
 from portvakt.crypto import otp, random
 from portvakt.domain import CredentialView, UserRef
@@ -27,6 +29,20 @@ def group_secret(b32: str, size: int = 4) -> str:
     return " ".join(b32[i : i + size] for i in range(0, len(b32), size))
 
 
+class TotpSettings(BaseModel):
+    """``[methods.totp]`` in the TOML file, ``PORTVAKT_METHODS__TOTP__<NAME>`` in the
+    environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: int = Field(
+        1, ge=0, le=2, description="Time steps accepted either side of now (clock drift)"
+    )
+
+
+DEFAULTS = TotpSettings()
+
+
 class TotpMethod(MethodDefaults):
     kind: ClassVar[str] = "totp"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -36,6 +52,11 @@ class TotpMethod(MethodDefaults):
         strength=Strength.STRONG,
         amr=("otp",),
     )
+    settings_model: ClassVar[type[BaseModel] | None] = TotpSettings
+
+    @property
+    def conf(self) -> TotpSettings:
+        return self.settings if isinstance(self.settings, TotpSettings) else DEFAULTS
 
     def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
         # SHA1/6/30: the only parameter set every app honours (Key Uri Format wiki)
@@ -82,7 +103,7 @@ class TotpMethod(MethodDefaults):
             resp.code,
             ctx.now().timestamp(),
             params=params,
-            window=ctx.settings.totp_window,
+            window=self.conf.window,
         )
         if step is None:
             return Verdict(ok=False, reason="wrong_code")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
-from user_agents import parse
 
 from portvakt.core import enrollment, selfservice, sessions
+from portvakt.core.agents import agent_of
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
 from portvakt.web import cookies
 from portvakt.web.deps import Live, W, Web, csrf_protect
@@ -236,10 +235,9 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-@lru_cache(maxsize=512)
 def describe_agent(agent: str | None) -> str:
     """'Firefox 128.0 · Windows' from a User-Agent header, for the sign-in history."""
     if not agent:
         return ""
-    parsed = parse(agent)
-    return f"{parsed.browser.family} {parsed.browser.version_string} · {parsed.os.family}".strip()
+    found = agent_of(agent)
+    return f"{found.browser} · {found.system_family}".strip()
