@@ -41,11 +41,11 @@ def finish_signin(
 ) -> Progress:
     """The browser's last step: an approved challenge of *this* sign-in opens the session."""
     with core.store.write() as s:
-        found = challenge_rows.get(s, tx)
-        if found is None or not challenge_rows.use(s, tx, Binding(signin_id=pending.id)):
+        kind = challenge_rows.use(s, tx, Binding(signin_id=pending.id))
+        if kind is None:
             raise Denied("push_not_approved")
         return finish_pending(
-            s, ctx, pending, method=found.view.kind, remember=remember, old_session=old_session
+            s, ctx, pending, method=kind, remember=remember, old_session=old_session
         )
 
 
@@ -63,9 +63,8 @@ def view_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> challe
 def finish_step_up(core: Core, ctx: Context, live: SessionView, tx: str) -> None:
     """An approved step-up challenge of this session counts as a fresh second factor."""
     with core.store.write() as s:
-        found = challenge_rows.get(s, tx)
-        if found is None or not challenge_rows.use(s, tx, Binding(session_id=live.id)):
+        kind = challenge_rows.use(s, tx, Binding(session_id=live.id))
+        if kind is None:
             raise Denied("push_not_approved")
-        kind = found.view.kind
         record(s, ctx, Event.STEP_UP, user_id=live.user.id, method=kind)
         sessions.mark_factor_in(s, ctx, live.id, kind)

@@ -183,7 +183,7 @@ def respond(
 
 def use(s: Session, challenge_id: str, binding: Binding) -> bool:
     """Move an approved challenge bound to ``binding`` to ``used``, once."""
-    return challenges.use(s, challenge_id, binding)
+    return challenges.use(s, challenge_id, binding) is not None
 
 
 def _refusal(ctx: Context, challenge: Any, cred: Any) -> str | None:  # noqa: PLR0911 - one per rule

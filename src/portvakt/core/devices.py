@@ -206,7 +206,6 @@ def enrollment_display(
     core: Core, ctx: Context, *, user_id: int, credential_id: int
 ) -> EnrollmentShown:
     """What the person sees while adding a credential of any kind (its ``enroll.html``)."""
-    app_key = protocol.fingerprint(push_key(core, ctx))
     with core.store.read() as s:
         found = credentials.get(s, user_id, credential_id)
         ref = users.by_id(s, user_id)
@@ -215,5 +214,7 @@ def enrollment_display(
         view = open_sealed(ctx, found)
         latest = challenge_rows.latest_for_credential(s, view.id)
     method = core.registry.get(view.kind)
+    # the server key's fingerprint, for a kind answered through the app protocol
+    app_key = protocol.fingerprint(push_key(core, ctx)) if hasattr(method, "app") else ""
     display = method.enrollment_display(ctx, ref, view, challenge=latest, app_key=app_key)
     return EnrollmentShown(view.id, view.kind, view.label, display)

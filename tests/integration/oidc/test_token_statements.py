@@ -109,7 +109,7 @@ def test_reads_make_the_domain_objects(runtime: Runtime) -> None:
         token = oidc.token(s, "t" * 64)
     assert found.counter == (3, NOW) and nobody.counter == (3, NOW)
     assert nobody.columns is None and no_counter == oidc.StoredClient(None, None)
-    model = found.model()
+    model = found.row()
     assert (
         model is not None and model.scopes == ["openid", "email"] and model.id == ids["client_pk"]
     )

@@ -173,8 +173,9 @@ def answer(  # noqa: PLR0913 - the answer's columns
     return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
-def use(s: Session, challenge_id: str, binding: Binding) -> bool:
-    """Move an approved challenge bound to ``binding`` to ``used`` exactly once."""
+def use(s: Session, challenge_id: str, binding: Binding) -> str | None:
+    """Move an approved challenge bound to ``binding`` to ``used`` exactly once; its kind, or
+    None when it was not an approved challenge of ``binding``."""
     query = update(Challenge).where(
         Challenge.id == challenge_id, Challenge.state == ChallengeState.APPROVED.value
     )
@@ -184,7 +185,5 @@ def use(s: Session, challenge_id: str, binding: Binding) -> bool:
         (Challenge.integration_id, binding.integration_id),
     ):
         query = query.where(column.is_(None) if value is None else column == value)
-    result = s.execute(
-        query.values(state=ChallengeState.USED.value).execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    used = query.values(state=ChallengeState.USED.value).returning(Challenge.kind)
+    return s.execute(used.execution_options(synchronize_session=False)).scalar_one_or_none()

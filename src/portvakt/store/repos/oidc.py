@@ -39,12 +39,6 @@ class StoredClient:
     columns: tuple[Any, ...] | None
     counter: tuple[int, datetime] | None
 
-    def model(self) -> OidcClient | None:
-        """The row as a (detached) model, for ``clients.view``."""
-        if self.columns is None:
-            return None
-        return OidcClient(**dict(zip(CLIENT_COLUMNS, self.columns, strict=True)))
-
     def row(self) -> ClientRow | None:
         """The row as a ``ClientRow``, for ``clients.view``."""
         if self.columns is None:
