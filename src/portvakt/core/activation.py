@@ -22,12 +22,15 @@ def pending(core: Core, ctx: Context, token: str | None) -> signin.PendingSignIn
 
 
 def kinds(core: Core, found: signin.PendingSignIn) -> list[str]:
-    """The kinds this person may add now: allowed by policy and added by people themselves."""
+    """The kinds this person may add now: allowed by policy, added by people themselves, and
+    a way to sign in day to day (not a fallback such as recovery codes)."""
     registry = core.registry
-    return sorted(
+    return registry.ordered(
         kind
         for kind in found.decision.enrollable_kinds
-        if kind in registry and registry.get(kind).capabilities.enrollable
+        if kind in registry
+        and registry.get(kind).capabilities.enrollable
+        and not registry.is_fallback(kind)
     )
 
 

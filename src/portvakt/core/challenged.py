@@ -5,13 +5,13 @@ the challenge to ``used`` exactly once, so one approval can never finish two thi
 from __future__ import annotations
 
 from portvakt.context import Context
-from portvakt.core import challenges, sessions
+from portvakt.core import challenges, sessions, signin
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.sessions import SessionView
 from portvakt.core.signin import PendingSignIn, Progress, finish_pending
 from portvakt.domain import Purpose
-from portvakt.errors import Denied, Invalid
+from portvakt.errors import Denied, Invalid, Throttled
 from portvakt.store.repos import challenges as challenge_rows
 from portvakt.store.repos.challenges import Binding
 
@@ -24,6 +24,20 @@ def start_signin(core: Core, ctx: Context, pending: PendingSignIn, kind: str) ->
     return challenges.issue(
         core, ctx, user=pending.user, kind=kind, purpose=Purpose.SIGNIN, binding=binding
     )
+
+
+def start_default(core: Core, ctx: Context, token: str | None) -> challenges.Shown | None:
+    """Right after the password: when the person's default way in issues a challenge (push),
+    send it at once. None when it does not, or cannot now (paused, rate limited: the
+    second-factor page then offers the ways in and says why when asked again)."""
+    pending = signin.load(core, ctx, token)
+    kind = pending.default_kind
+    if kind is None or not core.registry.get(kind).capabilities.challenge:
+        return None
+    try:
+        return start_signin(core, ctx, pending, kind)
+    except (Invalid, Throttled):
+        return None
 
 
 def view_signin(core: Core, ctx: Context, pending: PendingSignIn, tx: str) -> challenges.Shown:

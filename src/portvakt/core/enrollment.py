@@ -125,9 +125,29 @@ def confirm_in(
     if not verdict.ok:
         return Confirmed(None, Denied("wrong_code"))
     counter = verdict.counter.value if verdict.counter else None
-    credentials.activate(s, view.id, ctx.now(), counter=counter, params=verdict.params)
+    credentials.activate(
+        s,
+        view.id,
+        ctx.now(),
+        counter=counter,
+        params=verdict.params,
+        forget_secret=verdict.forget_secret,
+        may_be_default=not method.capabilities.fallback,
+    )
+    replaced = 0
+    if method.capabilities.one_per_person:
+        replaced = credentials.remove_others(s, user_id, view.kind, keep=view.id)
     ratelimit.reset(s, f"enroll:{view.id}")
-    record(s, ctx, Event.METHOD_ADDED, user_id=user_id, method=view.kind, credential_id=view.id)
+    details = {"replaced": replaced} if replaced else None
+    record(
+        s,
+        ctx,
+        Event.METHOD_ADDED,
+        user_id=user_id,
+        method=view.kind,
+        credential_id=view.id,
+        details=details,
+    )
     return Confirmed(view.kind)
 
 
@@ -144,6 +164,8 @@ def rename(core: Core, ctx: Context, *, user_id: int, credential_id: int, label:
 def set_default(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> None:
     with core.store.write() as s:
         target = _active(s, user_id, credential_id)
+        if core.registry.is_fallback(target.kind):
+            raise Invalid("cannot_be_default")
         credentials.make_default(s, user_id, target.id)
         record(
             s,
@@ -160,11 +182,13 @@ def remove(core: Core, ctx: Context, *, user_id: int, credential_id: int) -> Non
     with core.store.write() as s:
         target = _active(s, user_id, credential_id)
         active = credentials.for_user(s, user_id, active_only=True)
-        if len(active) == 1 and core.knobs.mfa_required:
-            raise Conflict("last_method")
+        fallback = core.registry.is_fallback
+        primary = [c for c in active if not fallback(c.kind)]
+        if core.knobs.mfa_required and not fallback(target.kind) and len(primary) <= 1:
+            raise Conflict("last_method")  # recovery codes alone are no way to sign in
         credentials.remove(s, target.id)
         if target.is_default:
-            rest = [r for r in active if r.id != target.id]
+            rest = [r for r in primary if r.id != target.id]
             if rest:
                 credentials.make_default(s, user_id, rest[0].id)
         record(

@@ -21,7 +21,7 @@ from portvakt.core.factor import check_code
 from portvakt.crypto import hashing, random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.directory.base import PasswordCheck, normalise_username
-from portvakt.domain import SignInStage, UserRef
+from portvakt.domain import CredentialView, SignInStage, UserRef
 from portvakt.errors import Denied, Invalid, NotFound
 from portvakt.policy.engine import Decision, PolicyInput, decide
 from portvakt.store.repos import credentials, signins, users
@@ -45,6 +45,8 @@ class PendingSignIn:
     stage: SignInStage
     decision: Decision
     pending_credential_id: int | None
+    default_kind: str | None = None  # the way in the second-factor page opens with
+    last_kind: str | None = None  # another way the person used last, as a hint
 
 
 class WrongPassword(Denied):
@@ -102,7 +104,8 @@ def submit_password(
         if found.new_hash is not None:
             users.rehash(s, user.id, found.new_hash)
         remembered = sessions.device_is_remembered(s, ctx, user_id=user.id, token=device_token)
-        decision = _decide(core, ctx, s, user.id, remembered=remembered)
+        active = credentials.for_user(s, user.id, active_only=True)
+        decision = _decide(core, ctx, user.id, remembered=remembered, active=active)
         record(s, ctx, Event.SIGNIN_PASSWORD_OK, user_id=user.id)
         if decision.enrollment_required:
             progress = _pending(s, ctx, user.id, SignInStage.ACTIVATION)
@@ -127,13 +130,17 @@ def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
         user = users.by_id(s, row.user_id)
         if user is None or user.disabled:
             raise NotFound("signin_expired")
-        decision = _decide(core, ctx, s, user.id, remembered=False)
+        active = credentials.for_user(s, user.id, active_only=True)
+        decision = _decide(core, ctx, user.id, remembered=False, active=active)
+        default, last = _ways(core, active, decision.offered_kinds)
         return PendingSignIn(
             id=row.id,
             user=user,
             stage=row.stage,
             decision=decision,
             pending_credential_id=row.pending_credential_id,
+            default_kind=default,
+            last_kind=last,
         )
 
 
@@ -228,12 +235,34 @@ def cancel(core: Core, token: str | None) -> None:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _decide(core: Core, ctx: Context, s: Session, user_id: int, *, remembered: bool) -> Decision:
-    kinds = frozenset(r.kind for r in credentials.for_user(s, user_id, active_only=True))
+def _decide(
+    core: Core, ctx: Context, user_id: int, *, remembered: bool, active: list[CredentialView]
+) -> Decision:
+    kinds = frozenset(c.kind for c in active)
     data = PolicyInput(
         door=ctx.door.value, enrolled_kinds=kinds, now=ctx.now(), remembered_device=remembered
     )
     return decide(core.knobs, data)
+
+
+def _ways(
+    core: Core, active: list[CredentialView], offered: frozenset[str]
+) -> tuple[str | None, str | None]:
+    """The kind the second-factor page opens with (the person's default method, or the first
+    way in they have) and the other kind they used last."""
+    usable = [c for c in active if c.kind in offered]
+    ordered = core.registry.ordered({c.kind for c in usable})
+    chosen = next((c.kind for c in usable if c.is_default), None)
+    default = chosen if chosen is not None else (ordered[0] if ordered else None)
+    others = [
+        c
+        for c in usable
+        if c.kind != default
+        and c.last_used_at is not None
+        and not core.registry.is_fallback(c.kind)
+    ]
+    last = max(others, key=lambda c: c.last_used_at or c.created_at).kind if others else None
+    return default, last
 
 
 def _pending(s: Session, ctx: Context, user_id: int, stage: SignInStage) -> Progress:

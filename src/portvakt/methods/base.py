@@ -66,6 +66,10 @@ class Capabilities:
     challenge: bool = False  # a challenge must be issued before an answer is checked
     code: CodeShape | None = None  # required when ``answer`` is ``Answer.CODE``
     enrollable: bool = True  # people add it themselves (Security info, first activation)
+    # a way back in, not a way to sign in day to day (recovery codes): never offered at first
+    # activation, never the default, listed last
+    fallback: bool = False
+    one_per_person: bool = False  # a new one, once confirmed, replaces the person's old one
 
     def __post_init__(self) -> None:
         if (self.answer is Answer.CODE) != (self.code is not None):
@@ -155,6 +159,7 @@ class Verdict:
     challenge: ChallengeState | None = None
     counts: bool = True
     alert: bool = False  # the person reports that someone else is trying ("not me")
+    forget_secret: bool = False  # finishing enrolment drops the sealed secret (shown once)
     details: Mapping[str, Any] | None = None  # for the audit row
 
     @property

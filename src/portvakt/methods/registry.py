@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,10 @@ from pydantic import ValidationError
 
 from portvakt.methods.base import Answer, Method
 from portvakt.methods.push import PushMethod
+from portvakt.methods.recovery import RecoveryMethod
 from portvakt.methods.totp import TotpMethod
 
-BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod)
+BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod, RecoveryMethod)
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 
@@ -47,6 +48,14 @@ class Registry:
 
     def kinds(self) -> tuple[str, ...]:
         return tuple(self._methods)
+
+    def ordered(self, kinds: Iterable[str]) -> list[str]:
+        """``kinds`` as pages list them: by name, the fallback kinds (recovery codes) last."""
+        return sorted(kinds, key=lambda kind: (self.is_fallback(kind), kind))
+
+    def is_fallback(self, kind: str) -> bool:
+        method = self._methods.get(kind)
+        return method is not None and method.capabilities.fallback
 
     def __contains__(self, kind: object) -> bool:
         return kind in self._methods

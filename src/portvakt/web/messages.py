@@ -36,6 +36,7 @@ ERRORS: dict[str, str] = {
     "enrollment_not_found": N_("That setup has expired. Start adding the method again."),
     "device_not_found": N_("That device was not found."),
     "kind_not_allowed": N_("That kind of sign-in method is not available."),
+    "cannot_be_default": N_("That method can't be your default sign-in method."),
     "not_ready": N_("Not yet: approve the test request in the app, then continue."),
     "channel_unavailable": N_(
         "The code cannot be sent right now. Sign in another way, or ask your service desk."

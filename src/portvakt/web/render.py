@@ -56,6 +56,7 @@ class Renderer:
         self.env.filters["datetime"] = _format_datetime
         self.env.globals["qr_svg"] = qr_svg
         self.env.globals["method_text"] = method_text
+        self.env.globals["method_status"] = method_status
 
     def language(self, request: Request, preferred: str | None = None) -> str:
         """``preferred``: the language an app asked for (``ui_locales``); the person's own
@@ -121,6 +122,18 @@ def method_text(context: Context, kind: str, which: str = "name") -> str:
         return kind
     macro = getattr(template.make_module(context.get_all()), which, None)
     return str(macro()) if callable(macro) else kind
+
+
+@pass_context
+def method_status(context: Context, credential: Any) -> Markup:
+    """What a kind says about one of the person's credentials on Security info (the
+    ``status(cred)`` macro of its ``name.html``: codes left); empty when it says nothing."""
+    try:
+        template = context.environment.get_template(f"methods/{credential.kind}/name.html")
+    except TemplateNotFound:
+        return Markup("")
+    macro = getattr(template.make_module(context.get_all()), "status", None)
+    return Markup(macro(credential)) if callable(macro) else Markup("")  # noqa: S704 - a macro's autoescaped output
 
 
 def qr_svg(data: str) -> Markup:

@@ -47,10 +47,10 @@ def test_recent_signins_show_time_ip_browser_method_outcome(
     flows.post_password(client)
     assert flows.submit_code(client, flows.code_at(secret, clock)).url.path == "/account"
     page = client.get("/account")
-    table = page.text.split('class="signins"')[1]
+    table = page.text.split('class="signins stack"')[1]
     assert "Signed in" in table and "Wrong password" in table
     assert "Authenticator app code" in table and "testclient" in table
-    methods = page.text.split('class="methods"')[1].split("</table>")[0]
+    methods = page.text.split('class="methods stack"')[1].split("</table>")[0]
     assert "Authenticator app" in methods and "Default" in methods
 
 

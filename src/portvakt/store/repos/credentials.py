@@ -93,16 +93,19 @@ def remove_pending(session: Session, user_id: int, kind: str) -> None:
     )
 
 
-def activate(
+def activate(  # noqa: PLR0913 - keyword-only: what the verdict changes
     session: Session,
     credential_id: int,
     now: datetime,
     *,
     counter: int | None,
     params: Mapping[str, Any] | None,
+    forget_secret: bool = False,
+    may_be_default: bool = True,
 ) -> None:
     """A pending credential proved to work: active, with its first replay state, and the
-    default if the person has no default yet."""
+    default if the person has no default yet (and it ``may_be_default``); with
+    ``forget_secret`` its sealed secret is dropped (it was only there to be shown once)."""
     row = session.get(Credential, credential_id)
     if row is None:
         return
@@ -111,9 +114,25 @@ def activate(
     row.counter = counter
     if params is not None:
         row.params = dict(params)
-    row.is_default = not any(c.is_default for c in others if c.id != row.id)
+    row.is_default = may_be_default and not any(c.is_default for c in others if c.id != row.id)
     row.last_used_at = now
+    if forget_secret:
+        row.secret = None
+        row.key_id = None
     session.flush()
+
+
+def remove_others(session: Session, user_id: int, kind: str, *, keep: int) -> int:
+    """Delete the person's other active credentials of ``kind``; how many there were."""
+    result = session.execute(
+        delete(_table).where(
+            _table.c.user_id == user_id,
+            _table.c.kind == kind,
+            _table.c.id != keep,
+            _table.c.state == CredentialState.ACTIVE.value,
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def rename(session: Session, credential_id: int, label: str) -> None:

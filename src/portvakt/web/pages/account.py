@@ -27,6 +27,7 @@ def home() -> Response:
 
 def account_page(w: Web, live: Live, *, error: PortvaktError | None = None) -> Response:
     info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
+    registry = w.rt.core.registry
     status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 200)
     return w.page(
         "account.html",
@@ -36,6 +37,7 @@ def account_page(w: Web, live: Live, *, error: PortvaktError | None = None) -> R
         info=info,
         user=live.user,
         describe_agent=describe_agent,
+        fallback={kind for kind in registry.kinds() if registry.is_fallback(kind)},
     )
 
 
@@ -97,7 +99,7 @@ def add_choose(w: W, live: Live) -> Response:
         for kind in registry.kinds()
         if kind in w.rt.core.knobs.allowed_kinds and registry.get(kind).capabilities.enrollable
     ]
-    return w.page("add_method.html", kinds=sorted(kinds), user=live.user, live=live)
+    return w.page("add_method.html", kinds=registry.ordered(kinds), user=live.user, live=live)
 
 
 @router.post("/account/methods/add")
@@ -179,7 +181,9 @@ def _verify_page(
         error=error,
         headers=headers,
         next_path=safe_next(w.request.query_params.get("next")),
-        kinds=sorted({m.kind for m in info.methods if m.kind in w.rt.core.knobs.allowed_kinds}),
+        kinds=w.rt.core.registry.ordered(
+            {m.kind for m in info.methods if m.kind in w.rt.core.knobs.allowed_kinds}
+        ),
         user=live.user,
         live=live,
     )

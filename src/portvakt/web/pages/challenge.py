@@ -56,7 +56,7 @@ class Links:
 
 
 def _signin_links(kind: str) -> Links:
-    return Links(f"/signin/{kind}", "/signin/factor", remember=True)
+    return Links(f"/signin/{kind}", "/signin/factor?other=1", remember=True)
 
 
 def _wait_page(w: Web, shown: Shown, links: Links, *, status: int = 200) -> Response:
@@ -86,10 +86,10 @@ def signin_start(w: W, kind: Kind) -> Response:
     except NotFound as exc:
         return _not_found(w) if exc.code == "not_found" else expired(w, exc.code)
     except Invalid as exc:
-        return factor_page(w, pending, status=400, error=error_text(exc.code))
-    except Throttled as exc:
+        return factor_page(w, pending, status=400, error=error_text(exc.code), other=True)
+    except Throttled as exc:  # paused or rate limited: steered to the other ways in
         text, headers = throttle_text(w, exc)
-        return factor_page(w, pending, status=429, error=text, headers=headers)
+        return factor_page(w, pending, status=429, error=text, headers=headers, other=True)
     return RedirectResponse(_signin_links(kind).url("wait", started.id), status_code=303)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from portvakt.core import activation, devices, signin
+from portvakt.core import activation, challenged, devices, signin
 from portvakt.core import sessions as core_sessions
 from portvakt.domain import SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
@@ -90,7 +91,14 @@ async def signin_submit(w: W, username: Username, password: Password) -> Respons
         return w.page("signin.html", status=429, error=text, headers=headers, username=username)
     if progress.wait:
         await asyncio.sleep(progress.wait)
-    return await run_in_threadpool(after_progress, w, progress)
+    response = await run_in_threadpool(after_progress, w, progress)
+    if progress.stage is SignInStage.FACTOR:  # the default way in may be a push: sent at once
+        started = await run_in_threadpool(
+            challenged.start_default, w.rt.core, w.ctx, progress.signin_token
+        )
+        if started is not None:
+            response.headers["location"] = f"/signin/{started.kind}/wait?tx={quote(started.id)}"
+    return response
 
 
 @router.get("/signin/factor")
@@ -101,23 +109,38 @@ def factor_form(w: W) -> Response:
         return expired(w, exc.code)
     if pending.stage is not SignInStage.FACTOR:
         return RedirectResponse("/signin/activate", status_code=303)
-    return factor_page(w, pending)
+    return factor_page(w, pending, other=w.request.query_params.get("other") == "1")
 
 
-def factor_page(
+def factor_page(  # noqa: PLR0913 - keyword-only: the answer and which ways to show
     w: Web,
     pending: signin.PendingSignIn,
     *,
     status: int = 200,
     error: str | None = None,
     headers: dict[str, str] | None = None,
+    kind: str | None = None,
+    other: bool = False,
 ) -> Response:
+    """The default way in (or ``kind``, the one just tried) with a link to the others; with
+    ``other`` every way in the person has, the one they used last first."""
+    every = w.rt.core.registry.ordered(pending.decision.offered_kinds)
+    if other:
+        last = pending.last_kind
+        kinds = [last, *(k for k in every if k != last)] if last in every else every
+    else:
+        shown = kind if kind in every else pending.default_kind
+        kinds = [shown] if shown in every else every
     return w.page(
         "factor.html",
         status=status,
         error=error,
         headers=headers,
-        kinds=sorted(pending.decision.offered_kinds),
+        kinds=kinds,
+        other=other,
+        more=len(every) > len(kinds),
+        last_kind=pending.last_kind if other else None,
+        user=pending.user,
         remember_days=pending.decision.remember_device_days,
     )
 
@@ -128,7 +151,8 @@ def factor_submit(w: W, code: Code, kind: Kind = "", remember: Flag = None) -> R
     try:
         pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
         if not code_looks_valid(w.rt.core.registry, code, kind or None):
-            return factor_page(w, pending, status=400, error=error_text("code_format"))
+            text = error_text("code_format")
+            return factor_page(w, pending, status=400, error=text, kind=kind)
         progress = signin.submit_code(
             w.rt.core,
             w.ctx,
@@ -141,10 +165,10 @@ def factor_submit(w: W, code: Code, kind: Kind = "", remember: Flag = None) -> R
     except NotFound as exc:
         return expired(w, exc.code)
     except Denied as exc:
-        return factor_page(w, pending, status=401, error=error_text(exc.code))
+        return factor_page(w, pending, status=401, error=error_text(exc.code), kind=kind)
     except Throttled as exc:
         text, headers = throttle_text(w, exc)
-        return factor_page(w, pending, status=429, error=text, headers=headers)
+        return factor_page(w, pending, status=429, error=text, headers=headers, kind=kind)
     return after_progress(w, progress)
 
 

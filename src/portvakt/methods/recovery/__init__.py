@@ -1,0 +1,3 @@
+from portvakt.methods.recovery.method import RecoveryMethod
+
+__all__ = ["RecoveryMethod"]
