@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import ConsoleMessage, Error, Page, Response, expect
 
+from tests.e2e import a11y
 from tests.e2e.conftest import LiveServer, Person
 
 pytestmark = pytest.mark.browser
@@ -40,11 +41,13 @@ def submit(page: Page, button: str) -> None:
         origin = answer.request.all_headers().get("origin")
         raise FormRefusedAsExpired(f"POST {answer.url} → 403, request had Origin: {origin}")
     page.wait_for_load_state()
+    a11y.check(page)  # every page a form leads to
 
 
 def sign_in_with_password(page: Page, server: LiveServer, person: Person) -> None:
     page.goto(f"{server.base_url}/signin")
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    a11y.check(page)
     page.get_by_label("Username", exact=True).fill(person.username)
     page.get_by_label("Password", exact=True).fill(person.password)
     submit(page, "Next")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e import a11y
 from tests.e2e.conftest import (
     CLI_TIMEOUT,
     LiveServer,
@@ -76,6 +77,7 @@ def push_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def _submit(page: Page, button: str) -> None:
     page.get_by_role("button", name=button, exact=True).click()
     page.wait_for_load_state()
+    a11y.check(page)  # every page a form leads to
 
 
 def sign_in_password(page: Page, server: LiveServer, person: Person) -> None:
@@ -90,6 +92,7 @@ def add_device(page: Page, server: LiveServer, app: App, shots: Path, name: str)
     page.goto(f"{server.base_url}/account/methods/add")
     page.locator("form", has=page.locator("input[value=push]")).get_by_role("button").click()
     page.wait_for_load_state()
+    a11y.check(page)  # the activation QR
     shot = shots / f"qr-{app.home.name}.png"
     page.locator("figure#qr svg").screenshot(path=shot)
     added = app.run("add", str(shot), "--device-name", name)
