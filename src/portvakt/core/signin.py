@@ -36,6 +36,7 @@ class Progress:
     session_token: str | None = None  # cookie for the new session once DONE
     device_token: str | None = None  # cookie for a newly remembered device
     wait: float = 0.0  # seconds the door holds the answer (the per-name delay)
+    default_kind: str | None = None  # at FACTOR: the way in the second-factor page opens with
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,8 @@ def submit_password(
         if decision.enrollment_required:
             progress = _pending(s, ctx, user.id, SignInStage.ACTIVATION)
         elif decision.factor_required:
-            progress = _pending(s, ctx, user.id, SignInStage.FACTOR)
+            default, _last = _ways(core, active, decision.offered_kinds)
+            progress = replace(_pending(s, ctx, user.id, SignInStage.FACTOR), default_kind=default)
         else:
             method = "remembered_device" if remembered else "password"
             progress = _finish(

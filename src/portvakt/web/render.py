@@ -116,24 +116,26 @@ class Renderer:
 def method_text(context: Context, kind: str, which: str = "name") -> str:
     """A method kind's name (``name``, ``used``, ``describe``, ``setup``) from its
     ``methods/<kind>/name.html``; the kind itself for a kind that is no longer registered."""
-    try:
-        template = context.environment.get_template(f"methods/{kind}/name.html")
-    except TemplateNotFound:
-        return kind
-    macro = getattr(template.make_module(context.get_all()), which, None)
-    return str(macro()) if callable(macro) else kind
+    macro = _name_macro(context, kind, which)
+    return str(macro()) if macro is not None else kind
 
 
 @pass_context
 def method_status(context: Context, credential: Any) -> Markup:
     """What a kind says about one of the person's credentials on Security info (the
     ``status(cred)`` macro of its ``name.html``: codes left); empty when it says nothing."""
+    macro = _name_macro(context, credential.kind, "status")
+    return Markup(macro(credential)) if macro is not None else Markup("")  # noqa: S704 - a macro's autoescaped output
+
+
+def _name_macro(context: Context, kind: str, which: str) -> Any:
+    """The macro ``which`` of ``methods/<kind>/name.html``; None when there is none."""
     try:
-        template = context.environment.get_template(f"methods/{credential.kind}/name.html")
+        template = context.environment.get_template(f"methods/{kind}/name.html")
     except TemplateNotFound:
-        return Markup("")
-    macro = getattr(template.make_module(context.get_all()), "status", None)
-    return Markup(macro(credential)) if callable(macro) else Markup("")  # noqa: S704 - a macro's autoescaped output
+        return None
+    macro = getattr(template.make_module(context.get_all()), which, None)
+    return macro if callable(macro) else None
 
 
 def qr_svg(data: str) -> Markup:

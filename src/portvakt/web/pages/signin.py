@@ -92,7 +92,8 @@ async def signin_submit(w: W, username: Username, password: Password) -> Respons
     if progress.wait:
         await asyncio.sleep(progress.wait)
     response = await run_in_threadpool(after_progress, w, progress)
-    if progress.stage is SignInStage.FACTOR:  # the default way in may be a push: sent at once
+    registry, kind = w.rt.core.registry, progress.default_kind or ""
+    if kind in registry and registry.get(kind).capabilities.challenge:  # a push: sent at once
         started = await run_in_threadpool(
             challenged.start_default, w.rt.core, w.ctx, progress.signin_token
         )
