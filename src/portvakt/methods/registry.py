@@ -18,8 +18,9 @@ from portvakt.methods.base import Answer, Method
 from portvakt.methods.push import PushMethod
 from portvakt.methods.recovery import RecoveryMethod
 from portvakt.methods.totp import TotpMethod
+from portvakt.methods.webauthn import WebAuthnMethod
 
-BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod, RecoveryMethod)
+BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod, RecoveryMethod, WebAuthnMethod)
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 
