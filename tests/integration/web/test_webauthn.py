@@ -29,7 +29,8 @@ OPTIONS = re.compile(r'<script type="application/json" id="webauthn-options">(.*
 def options_on(page: str) -> dict[str, Any]:
     found = OPTIONS.search(page)
     assert found is not None, page
-    return json.loads(html.unescape(found.group(1)))
+    options: dict[str, Any] = json.loads(html.unescape(found.group(1)))
+    return options
 
 
 def answer_action(page: str) -> str:

@@ -90,7 +90,8 @@ def verify(
     data = parsed.auth_data.attested_credential_data
     aaguid = aaguid_to_string(data.aaguid) if data is not None else ""
     model = metadata.get(aaguid) if metadata is not None and aaguid else None
-    has_chain = parsed.fmt != AttestationFormat.NONE and bool(parsed.att_stmt.x5c)
+    chain = parsed.att_stmt.x5c or []
+    has_chain = parsed.fmt != AttestationFormat.NONE and bool(chain)
     roots = list(model.roots) if model is not None and has_chain else []
     checked = verify_registration_response(
         credential=credential,
@@ -100,7 +101,7 @@ def verify(
         require_user_verification=require_uv,
         pem_root_certs_bytes_by_fmt={parsed.fmt: roots} if roots else None,
     )
-    if has_chain and not _same_model(parsed.att_stmt.x5c[0], data.aaguid if data else b""):
+    if has_chain and not _same_model(chain[0], data.aaguid if data else b""):
         raise InvalidRegistrationResponse("the attestation certificate names another AAGUID")
     transports = payload.get("response", {}).get("transports", [])
     return Registered(
