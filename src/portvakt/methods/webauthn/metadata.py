@@ -131,8 +131,13 @@ def _verified_payload(text: str, leaf: x509.Certificate) -> dict[str, Any]:
         key: RSAKey | ECKey = RSAKey.import_key(pem)
     except (JoseError, ValueError):
         key = ECKey.import_key(pem)
+    registry = jws.JWSRegistry(algorithms=["RS256", "ES256", "PS256"])
+    # the blob's header carries its certificate chain, its payload every model: a few MB
+    registry.max_header_length = 64 * 1024
+    registry.max_payload_length = MAX_BYTES
+    registry.max_signature_length = 4096
     try:
-        signed = jws.deserialize_compact(text, key, algorithms=["RS256", "ES256", "PS256"])
+        signed = jws.deserialize_compact(text, key, registry=registry)
         payload = json.loads(signed.payload)
     except (JoseError, ValueError) as exc:
         raise MetadataError("the metadata blob's signature does not verify") from exc
