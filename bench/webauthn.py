@@ -56,7 +56,7 @@ from _common import (
 from validate import CodeChecks, Codes, add_integration, server_env
 
 sys.path.insert(0, str(REPO))
-from tests.softkey import SoftKey  # noqa: E402 - the repository root is on the path only now
+from tests.softkey import SoftKey
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 OPTIONS = re.compile(r'<script type="application/json" id="webauthn-options">(.*?)</script>', re.S)
