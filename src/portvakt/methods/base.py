@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -42,6 +43,13 @@ class Answer(enum.StrEnum):
     NONE = "none"  # nothing typed: answered out of band (an app, a link)
 
 
+class Grant(enum.StrEnum):
+    """What a sign-in with a kind opens (a session's ``scope``)."""
+
+    FULL = "full"  # everything the person may do
+    ENROLLMENT = "enrollment"  # only adding a method on Security info (and signing out)
+
+
 @dataclass(frozen=True, slots=True)
 class CodeShape:
     """A typed code as the door should ask for it. ``pattern`` matches the *normalised* code
@@ -70,10 +78,16 @@ class Capabilities:
     # activation, never the default, listed last
     fallback: bool = False
     one_per_person: bool = False  # a new one, once confirmed, replaces the person's old one
+    # an operator issues it to a person (``issue``: ``portvakt user tap``); people never add it
+    issued_by_operator: bool = False
+    # what a sign-in with it opens: a full session, or one that may only add a method
+    grants: Grant = Grant.FULL
 
     def __post_init__(self) -> None:
         if (self.answer is Answer.CODE) != (self.code is not None):
             raise ValueError("a code shape is given exactly when the answer is a typed code")
+        if self.issued_by_operator and self.enrollable:
+            raise ValueError("a kind an operator issues is not one people add themselves")
 
     @property
     def interactive(self) -> bool:
@@ -179,6 +193,18 @@ class EnrollmentStep:
     deliveries: tuple[Delivery, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorIssue:
+    """A credential an operator issues (``Capabilities.issued_by_operator``): ``shown`` is
+    printed once to the operator and never kept; ``params`` are stored (keyed hashes only);
+    it works until ``expires_at`` for ``uses`` sign-ins."""
+
+    shown: str = field(repr=False)
+    params: Mapping[str, Any]
+    expires_at: datetime
+    uses: int
+
+
 class Method(Protocol):
     kind: ClassVar[str]
     capabilities: ClassVar[Capabilities]
@@ -241,6 +267,13 @@ class Method(Protocol):
         """Clean what the person typed (spaces, dashes); None if it can never be valid."""
         ...
 
+    def issue(
+        self, ctx: Context, user: UserRef, *, hours: int | None, uses: int | None
+    ) -> OperatorIssue:
+        """Only for ``capabilities.issued_by_operator``: a new credential for ``hours`` and
+        ``uses`` (None: the kind's defaults). Raise ``errors.Invalid`` for bounds it refuses."""
+        ...
+
 
 class MethodDefaults:
     """Defaults a method may inherit: no settings, no challenge, and enrolment finished by
@@ -254,6 +287,11 @@ class MethodDefaults:
 
     def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
         raise NotImplementedError("this kind issues no challenge")
+
+    def issue(
+        self, ctx: Context, user: UserRef, *, hours: int | None, uses: int | None
+    ) -> OperatorIssue:
+        raise NotImplementedError("an operator does not issue this kind")
 
     def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
         return {}

@@ -26,7 +26,7 @@ from portvakt.web import cookies
 from portvakt.web.api import app as app_api
 from portvakt.web.api import fast
 from portvakt.web.api import validate as validate_api
-from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
+from portvakt.web.deps import CsrfFailed, Restricted, SignInRequired, renderer
 from portvakt.web.i18n import LANGUAGES, Catalogs
 from portvakt.web.messages import error_text
 from portvakt.web.nul import NulMiddleware
@@ -42,6 +42,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 PRUNE_EVERY_SECONDS = 600
+ADD_METHOD = "/account/methods/add"  # where a session that may only add a method is sent
 
 
 class PortvaktApp(FastAPI):
@@ -156,6 +157,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         response = RedirectResponse("/signin", status_code=303)
         cookies.clear(request, response, cookies.SESSION)
         return response
+
+    @app.exception_handler(Restricted)
+    async def restricted(request: Request, exc: Restricted) -> Response:
+        if request.method in {"GET", "HEAD"}:
+            return RedirectResponse(ADD_METHOD, status_code=303)
+        return _error(request, 403, "finish_adding_first")
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:

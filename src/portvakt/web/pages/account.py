@@ -10,8 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 from portvakt.core import enrollment, selfservice, sessions
 from portvakt.core.agents import agent_of
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
+from portvakt.methods.base import Grant
 from portvakt.web import cookies
-from portvakt.web.deps import Live, W, Web, csrf_protect
+from portvakt.web.deps import Enrolling, Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
 from portvakt.web.pages.forms import Code, Id, Kind, Label, code_looks_valid
 from portvakt.web.pages.signin import throttle_text
@@ -25,10 +26,12 @@ def home() -> Response:
     return RedirectResponse(HOME, status_code=303)
 
 
-def account_page(w: Web, live: Live, *, error: PortvaktError | None = None) -> Response:
+def account_page(w: Web, live: Enrolling, *, error: PortvaktError | None = None) -> Response:
+    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 200)
+    if live.restricted:  # a session that may only add a method sees only that page
+        return add_page(w, live, status=status, error=error)
     info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
     registry = w.rt.core.registry
-    status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 200)
     return w.page(
         "account.html",
         status=status,
@@ -46,12 +49,18 @@ def account(w: W, live: Live) -> Response:
     return account_page(w, live)
 
 
-def _step_up_redirect(w: Web, live: Live, next_path: str) -> Response | None:
-    """A fresh second factor is required for adding or deleting methods (issue item 7)."""
-    info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
-    if selfservice.is_fresh(w.ctx, live, has_methods=bool(info.methods)):
+def _step_up_redirect(w: Web, live: Enrolling, next_path: str) -> Response | None:
+    """A fresh second factor is required for adding or deleting methods (issue item 7). A
+    session that may only add a method was opened for that just now (it lasts an hour at
+    most: ``sessions.RESTRICTED_FOR``); a temporary access pass never proves a step-up."""
+    if live.restricted:
         return None
-    if not info.methods:
+    info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
+    registry = w.rt.core.registry
+    methods = [m for m in info.methods if registry.grants(m.kind) is Grant.FULL]
+    if selfservice.is_fresh(w.ctx, live, has_methods=bool(methods)):
+        return None
+    if not methods:
         return RedirectResponse("/signin", status_code=303)
     return RedirectResponse(f"/account/verify?next={quote(next_path)}", status_code=303)
 
@@ -89,21 +98,38 @@ def delete_method(w: W, live: Live, credential_id: Id) -> Response:
 
 
 @router.get("/account/methods/add")
-def add_choose(w: W, live: Live) -> Response:
+def add_choose(w: W, live: Enrolling) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
+    return add_page(w, live)
+
+
+def add_page(
+    w: Web, live: Enrolling, *, status: int = 200, error: PortvaktError | None = None
+) -> Response:
+    """The kinds people add themselves; a restricted session (a temporary access pass) is
+    offered no fallback kind: it is there to add a way to sign in day to day."""
     registry = w.rt.core.registry
     kinds = [
         kind
         for kind in registry.kinds()
-        if kind in w.rt.core.knobs.allowed_kinds and registry.get(kind).capabilities.enrollable
+        if kind in w.rt.core.knobs.allowed_kinds
+        and registry.get(kind).capabilities.enrollable
+        and not (live.restricted and registry.is_fallback(kind))
     ]
-    return w.page("add_method.html", kinds=registry.ordered(kinds), user=live.user, live=live)
+    return w.page(
+        "add_method.html",
+        status=status,
+        error=error_text(error.code) if error else None,
+        kinds=registry.ordered(kinds),
+        user=live.user,
+        live=live,
+    )
 
 
 @router.post("/account/methods/add")
-def add_begin(w: W, live: Live, kind: Kind) -> Response:
+def add_begin(w: W, live: Enrolling, kind: Kind) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
@@ -118,12 +144,12 @@ def add_begin(w: W, live: Live, kind: Kind) -> Response:
 
 
 @router.get("/account/methods/{credential_id}/confirm")
-def add_show(w: W, live: Live, credential_id: Id) -> Response:
+def add_show(w: W, live: Enrolling, credential_id: Id) -> Response:
     return _enroll_page(w, live, credential_id)
 
 
 @router.post("/account/methods/{credential_id}/confirm")
-def add_confirm(w: W, live: Live, credential_id: Id, code: Code) -> Response:
+def add_confirm(w: W, live: Enrolling, credential_id: Id, code: Code) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
@@ -137,11 +163,29 @@ def add_confirm(w: W, live: Live, credential_id: Id, code: Code) -> Response:
         return _enroll_page(w, live, credential_id, status=401, error=exc.code)
     except (NotFound, Throttled) as exc:
         return account_page(w, live, error=exc)
+    if live.restricted:
+        return added_with_pass(w, live)
     return home()
 
 
+def added_with_pass(w: Web, live: Enrolling) -> Response:
+    """A method added in a session that may only add one: the session ends rather than turning
+    into a full one (the pass proved nothing the new method did not), and the person signs in
+    again with the new method (docs/methods/tap.md)."""
+    sessions.end(w.rt.core, w.ctx, live)
+    waiting = w.waiting()
+    response = w.page(
+        "signin.html",
+        notice=w.gettext("Your new sign-in method is ready. Sign in again with it."),
+        username=live.user.username,
+        app_name=waiting.client.name if waiting is not None else None,
+    )
+    cookies.clear(w.request, response, cookies.SESSION)
+    return response
+
+
 def _enroll_page(
-    w: Web, live: Live, credential_id: int, *, status: int = 200, error: str | None = None
+    w: Web, live: Enrolling, credential_id: int, *, status: int = 200, error: str | None = None
 ) -> Response:
     try:
         shown = enrollment.pending_display(
@@ -182,7 +226,12 @@ def _verify_page(
         headers=headers,
         next_path=safe_next(w.request.query_params.get("next")),
         kinds=w.rt.core.registry.ordered(
-            {m.kind for m in info.methods if m.kind in w.rt.core.knobs.allowed_kinds}
+            {
+                m.kind
+                for m in info.methods
+                if m.kind in w.rt.core.knobs.allowed_kinds
+                and w.rt.core.registry.grants(m.kind) is Grant.FULL
+            }
         ),
         user=live.user,
         live=live,
@@ -223,7 +272,7 @@ def signout_everywhere(w: W, live: Live) -> Response:
 
 
 @router.post("/signout")
-def signout(w: W, live: Live) -> Response:
+def signout(w: W, live: Enrolling) -> Response:
     sessions.end(w.rt.core, w.ctx, live)
     response = RedirectResponse("/signin", status_code=303)
     cookies.clear(w.request, response, cookies.SESSION)
