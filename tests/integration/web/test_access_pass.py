@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime
-from portvakt.core import passes, signin
+from portvakt.core import enrollment, passes, signin
+from portvakt.crypto import otp
 from portvakt.domain import Door, SignInStage, UserRef
 from portvakt.errors import Denied, Invalid
 from portvakt.store.models import AuditEvent, Credential, RememberedDevice, User, WebSession
@@ -236,3 +237,20 @@ def test_one_use_signs_in_once_under_concurrency(
 def test_out_of_bounds_passes_are_not_issued(runtime: Runtime, alice: UserRef, hours: int) -> None:
     with pytest.raises(Invalid, match="1–72"):
         _issue(runtime, hours=hours)
+
+
+def test_a_method_activated_out_of_band_ends_the_pass_session_too(
+    client: TestClient, alice: UserRef, clock: FakeClock, runtime: Runtime
+) -> None:
+    value = _issue(runtime)
+    assert _use(client, value).url.path == "/account/methods/add"
+    clock.advance(seconds=5)
+    ctx = runtime.context(Door.WEB)  # as an app would finish it, through the core
+    pending = enrollment.begin(runtime.core, ctx, user_id=alice.id, kind="totp")
+    shown = enrollment.pending_display(runtime.core, ctx, user_id=alice.id, credential_id=pending)
+    seed = str(shown.display["secret_text"]).replace(" ", "")
+    code = otp.totp(otp.b32decode(seed), clock.now().timestamp())
+    enrollment.confirm(runtime.core, ctx, user_id=alice.id, credential_id=pending, code=code)
+    back = client.get("/account")  # where an out-of-band enrolment page goes when done
+    assert back.url.path == "/account/methods/add" and "Sign in again with it" in back.text
+    assert _scope(runtime) == []

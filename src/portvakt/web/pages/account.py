@@ -14,6 +14,7 @@ from portvakt.methods.base import Grant
 from portvakt.web import cookies
 from portvakt.web.deps import Enrolling, Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
+from portvakt.web.pages import restricted
 from portvakt.web.pages.forms import Code, Id, Kind, Label, code_looks_valid
 from portvakt.web.pages.signin import throttle_text
 
@@ -102,6 +103,8 @@ def add_choose(w: W, live: Enrolling) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
+    if live.restricted and restricted.added_since(w, live):  # an app activated it out of band
+        return restricted.added_with_pass(w, live)
     return add_page(w, live)
 
 
@@ -164,24 +167,8 @@ def add_confirm(w: W, live: Enrolling, credential_id: Id, code: Code) -> Respons
     except (NotFound, Throttled) as exc:
         return account_page(w, live, error=exc)
     if live.restricted:
-        return added_with_pass(w, live)
+        return restricted.added_with_pass(w, live)
     return home()
-
-
-def added_with_pass(w: Web, live: Enrolling) -> Response:
-    """A method added in a session that may only add one: the session ends rather than turning
-    into a full one (the pass proved nothing the new method did not), and the person signs in
-    again with the new method (docs/methods/tap.md)."""
-    sessions.end(w.rt.core, w.ctx, live)
-    waiting = w.waiting()
-    response = w.page(
-        "signin.html",
-        notice=w.gettext("Your new sign-in method is ready. Sign in again with it."),
-        username=live.user.username,
-        app_name=waiting.client.name if waiting is not None else None,
-    )
-    cookies.clear(w.request, response, cookies.SESSION)
-    return response
 
 
 def _enroll_page(
