@@ -17,6 +17,7 @@ from portvakt.context import Context
 from portvakt.core import passwordbudget, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
+from portvakt.core.credentials import ways_in
 from portvakt.core.factor import check_code
 from portvakt.crypto import hashing, random
 from portvakt.crypto.hashing import sha256_hex
@@ -251,7 +252,7 @@ def cancel(core: Core, token: str | None) -> None:
 def _decide(
     core: Core, ctx: Context, user_id: int, *, remembered: bool, active: list[CredentialView]
 ) -> Decision:
-    kinds = frozenset(c.kind for c in active)
+    kinds = frozenset(c.kind for c in ways_in(core, ctx, active))
     data = PolicyInput(
         door=ctx.door.value, enrolled_kinds=kinds, now=ctx.now(), remembered_device=remembered
     )

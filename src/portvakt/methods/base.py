@@ -274,6 +274,11 @@ class Method(Protocol):
         ``uses`` (None: the kind's defaults). Raise ``errors.Invalid`` for bounds it refuses."""
         ...
 
+    def usable(self, ctx: Context, cred: CredentialView) -> bool:
+        """False when an active credential can no longer sign in (a pass past its end or out
+        of uses). A person whose credentials are all unusable signs in as one without any."""
+        ...
+
 
 class MethodDefaults:
     """Defaults a method may inherit: no settings, no challenge, and enrolment finished by
@@ -292,6 +297,9 @@ class MethodDefaults:
         self, ctx: Context, user: UserRef, *, hours: int | None, uses: int | None
     ) -> OperatorIssue:
         raise NotImplementedError("an operator does not issue this kind")
+
+    def usable(self, ctx: Context, cred: CredentialView) -> bool:
+        return True
 
     def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
         return {}

@@ -159,6 +159,7 @@ def test_the_pass_never_proves_a_step_up(
 def test_expired_used_up_wrong_and_replaced_passes_are_refused_clearly(
     client: TestClient, alice: UserRef, clock: FakeClock, runtime: Runtime
 ) -> None:
+    flows.enrolled_user(client, clock)  # the lost phone's app: the pass is another way in
     value = _issue(runtime, hours=2, uses=2)
     wrong = _use(client, "2345-6789-abcd-efgh")
     assert wrong.status_code == 401 and "didn&#39;t work" in wrong.text
@@ -254,3 +255,20 @@ def test_a_method_activated_out_of_band_ends_the_pass_session_too(
     back = client.get("/account")  # where an out-of-band enrolment page goes when done
     assert back.url.path == "/account/methods/add" and "Sign in again with it" in back.text
     assert _scope(runtime) == []
+
+
+def test_a_person_left_with_only_a_spent_pass_signs_in_as_one_without_methods(
+    client: TestClient, alice: UserRef, clock: FakeClock, runtime: Runtime
+) -> None:
+    value = _issue(runtime)
+    assert _use(client, value).url.path == "/account/methods/add"
+    flows.sign_out(client)
+    assert flows.post_password(client).url.path == "/signin/activate"  # the pass is no way in
+    clock.advance(seconds=30)
+    flows.activate_totp(client, clock)
+    assert _scope(runtime) == ["full"]
+    flows.sign_out(client)
+    _issue(runtime, hours=1)
+    clock.advance(seconds=2 * 3600)
+    factor = flows.post_password(client)  # an app is there: the expired pass is still offered
+    assert factor.url.path == "/signin/factor"

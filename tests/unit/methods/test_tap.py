@@ -156,6 +156,16 @@ def test_verify_refuses_a_wrong_pass_before_saying_anything_else(
     )
 
 
+def test_a_pass_is_usable_until_its_end_or_its_last_use(ctx: Context, clock: _Clock) -> None:
+    method = TapMethod()
+    cred, _value = _issued(ctx, uses=2)
+    assert method.usable(ctx, cred)
+    assert method.usable(ctx, replace(cred, params={**cred.params, "used": ["0"]}))
+    assert not method.usable(ctx, replace(cred, params={**cred.params, "used": ["0", "1"]}))
+    clock.at = expires_at(cred)
+    assert not method.usable(ctx, cred)
+
+
 def test_begin_enrollment_and_display_for_the_contract(ctx: Context) -> None:
     method = TapMethod()
     step = method.begin_enrollment(ctx, ALICE)

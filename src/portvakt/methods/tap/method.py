@@ -122,6 +122,9 @@ class TapMethod(MethodDefaults):
     ) -> Mapping[str, Any]:
         return {"expires_at": expires_at(cred), "uses_left": uses_left(cred)}
 
+    def usable(self, ctx: Context, cred: CredentialView) -> bool:
+        return ctx.now() < expires_at(cred) and uses_left(cred) > 0
+
     def normalise_response(self, raw: str) -> str | None:
         cleaned = raw.replace(" ", "").replace("-", "").strip().lower()
         if len(cleaned) != LENGTH or not all(c in ALPHABET for c in cleaned):
