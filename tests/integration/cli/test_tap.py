@@ -44,6 +44,7 @@ def test_prints_the_pass_once_and_it_signs_in(cli: Cli, direct: Runtime) -> None
     with direct.core.store.read() as s:
         row = s.query(Credential).filter_by(kind="tap").one()
         assert row.secret is None and found.group(0).replace("-", "") not in str(row.params)
+    assert cli.json("user", "show", "alice")["methods"] == 0  # a pass is no method of hers
     assert _signs_in_with(direct, found.group(0))
 
 

@@ -185,3 +185,12 @@ def test_capabilities_say_what_the_core_and_doors_rely_on() -> None:
     assert caps.grants is Grant.ENROLLMENT and caps.one_per_person
     assert caps.doors == frozenset({"web"}) and not caps.challenge
     assert TapMethod().conf == TapSettings()
+
+
+def test_a_pass_never_reaches_an_apps_level_by_step_up() -> None:
+    from portvakt.core.oidc.levels import Level, reachable
+    from portvakt.methods.registry import BUILT_IN
+
+    registry = Registry(BUILT_IN)
+    assert not reachable(registry, ["tap"], Level.MFA)
+    assert reachable(registry, ["tap", "totp"], Level.MFA)
