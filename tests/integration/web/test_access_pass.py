@@ -272,3 +272,15 @@ def test_a_person_left_with_only_a_spent_pass_signs_in_as_one_without_methods(
     clock.advance(seconds=2 * 3600)
     factor = flows.post_password(client)  # an app is there: the expired pass is still offered
     assert factor.url.path == "/signin/factor"
+
+
+def test_a_pass_session_lasts_an_hour_at_most(
+    client: TestClient, alice: UserRef, clock: FakeClock, runtime: Runtime
+) -> None:
+    value = _issue(runtime, hours=3)
+    assert _use(client, value).url.path == "/account/methods/add"
+    clock.advance(seconds=50 * 60)
+    assert client.get("/account/methods/add").url.path == "/account/methods/add"  # still busy
+    clock.advance(seconds=15 * 60)
+    assert client.get("/account/methods/add").url.path == "/signin"
+    assert _scope(runtime) == []
