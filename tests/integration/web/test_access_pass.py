@@ -3,7 +3,8 @@ password instead of the second factor, it opens a session that may only add a me
 other account action and step-up are refused, a device is never remembered); adding a method
 ends that session and the person signs in again with the new method. Expired, used-up, wrong
 and replaced passes are refused with a clear message; each sign-in uses one up, once even
-under concurrency; the validate API never takes one."""
+under concurrency; the validate API never takes one (SECURITY.md REC-05; the single use as
+REC-02 asks of recovery codes; never a remembered device or a step-up: SES-06)."""
 
 from __future__ import annotations
 
