@@ -98,6 +98,9 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
     registry = core.registry
     for credential in _candidates(subject, kinds):
         method = registry.get(credential.view.kind)
+        shape = method.capabilities.code
+        if shape is None or len(raw_code) > shape.max_length:
+            continue  # each kind bounds its own raw input (a door bounds only the largest)
         code = method.normalise_response(raw_code)
         if code is None:
             continue
@@ -127,6 +130,7 @@ def _apply(s: Session, ctx: Context, credential: SealedCredential, verdict: Verd
             verdict.counter.value,
             ctx.now(),
             zero_stays=verdict.counter.rule is CounterRule.SIGN_COUNT,
+            params=verdict.params,
         )
     if verdict.consumed is not None:
         return credentials.consume(s, credential.view.id, verdict.consumed, ctx.now())

@@ -15,11 +15,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from portvakt.methods.base import Answer, Method
+from portvakt.methods.oath import OathMethod
 from portvakt.methods.push import PushMethod
 from portvakt.methods.recovery import RecoveryMethod
 from portvakt.methods.totp import TotpMethod
+from portvakt.methods.yubiotp import YubicoOtpMethod
 
-BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod, RecoveryMethod)
+BUILT_IN: tuple[type[Method], ...] = (
+    TotpMethod,
+    PushMethod,
+    RecoveryMethod,
+    OathMethod,
+    YubicoOtpMethod,
+)
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 
@@ -70,6 +78,19 @@ class Registry:
                 if method.capabilities.answer is Answer.CODE and door in method.capabilities.doors
             )
         return found
+
+    def importer(self, fmt: str) -> str | None:
+        """The kind whose hardware tokens come in import files of format ``fmt``."""
+        return next((k for k, m in self._methods.items() if fmt in m.import_formats), None)
+
+    def token_kinds(self) -> tuple[str, ...]:
+        """Kinds of hardware tokens kept in the operator's inventory (they import files)."""
+        return tuple(kind for kind, m in self._methods.items() if m.import_formats)
+
+    def max_code_length(self, door: str) -> int:
+        """The longest raw typed code any kind takes at ``door`` (a door's input bound)."""
+        shapes = [self._methods[kind].capabilities.code for kind in self.code_kinds(door)]
+        return max((shape.max_length for shape in shapes if shape is not None), default=32)
 
     def template_folders(self) -> dict[str, Path]:
         """``kind -> folder`` for every method that ships its own templates."""
