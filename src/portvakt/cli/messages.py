@@ -47,6 +47,12 @@ MESSAGES = {
     ),
     "invalid_email": N_("invalid email address"),
     "last_method": N_("this is the last method and two-factor sign-in is required"),
+    # hardware tokens
+    "token_not_found": N_("no such token"),
+    "token_assigned": N_("the token is assigned to someone; unassign it first"),
+    "token_not_assigned": N_("the token is not assigned to anyone"),
+    "unknown_token_format": N_("unknown token file format"),
+    "resync_failed": N_("the codes do not follow each other on this token"),
     # import: the file
     "unknown_format": N_("cannot tell the format from the file name; use --format csv|jsonl"),
     "file_not_utf8": N_("the file is not UTF-8 text"),
