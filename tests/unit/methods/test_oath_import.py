@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from portvakt.methods.base import ParsedTokens
 from portvakt.methods.oath import csvfile, pskc
 from portvakt.methods.oath.params import from_json
 
@@ -21,7 +22,7 @@ def _figure(n: int) -> bytes:
     return (VECTORS / f"rfc6030-figure{n}.xml").read_bytes()
 
 
-def _reasons(parsed: pskc.ParsedTokens) -> list[tuple[str, str]]:
+def _reasons(parsed: ParsedTokens) -> list[tuple[str, str]]:
     return [(r.where, r.reason) for r in parsed.rejected]
 
 
