@@ -50,6 +50,7 @@ class Registry:
         if given:
             raise RuntimeError(f"settings for unknown methods: {', '.join(sorted(given))}")
         self._code_kinds: dict[str, tuple[str, ...]] = {}
+        self._max_code: dict[str, int] = {}
 
     def get(self, kind: str) -> Method:
         return self._methods[kind]
@@ -89,8 +90,12 @@ class Registry:
 
     def max_code_length(self, door: str) -> int:
         """The longest raw typed code any kind takes at ``door`` (a door's input bound)."""
-        shapes = [self._methods[kind].capabilities.code for kind in self.code_kinds(door)]
-        return max((shape.max_length for shape in shapes if shape is not None), default=32)
+        found = self._max_code.get(door)
+        if found is None:
+            shapes = [self._methods[kind].capabilities.code for kind in self.code_kinds(door)]
+            found = max((shape.max_length for shape in shapes if shape is not None), default=32)
+            self._max_code[door] = found
+        return found
 
     def template_folders(self) -> dict[str, Path]:
         """``kind -> folder`` for every method that ships its own templates."""

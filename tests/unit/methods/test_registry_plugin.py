@@ -23,8 +23,9 @@ def test_an_installed_method_is_registered_after_the_built_ins() -> None:
     assert registry.kinds() == (*(cls.kind for cls in BUILT_IN), "lettercode")
     method = registry.get("lettercode")
     assert getattr(method, "period", None) == 60
-    assert set(registry.template_folders()) == {"totp", "push", "recovery", "lettercode"}
-    assert registry.code_kinds("api") == ("totp", "recovery", "lettercode")
+    built_in = {"totp", "push", "recovery", "oath", "yubiotp"}
+    assert set(registry.template_folders()) == built_in | {"lettercode"}
+    assert registry.code_kinds("api") == ("totp", "recovery", "oath", "yubiotp", "lettercode")
 
 
 @pytest.mark.usefixtures("plugin_on_path")

@@ -38,6 +38,7 @@ def account_page(w: Web, live: Live, *, error: PortvaktError | None = None) -> R
         user=live.user,
         describe_agent=describe_agent,
         fallback={kind for kind in registry.kinds() if registry.is_fallback(kind)},
+        claimable=any(kind in w.rt.core.knobs.allowed_kinds for kind in registry.token_kinds()),
     )
 
 
@@ -46,7 +47,7 @@ def account(w: W, live: Live) -> Response:
     return account_page(w, live)
 
 
-def _step_up_redirect(w: Web, live: Live, next_path: str) -> Response | None:
+def step_up_redirect(w: Web, live: Live, next_path: str) -> Response | None:
     """A fresh second factor is required for adding or deleting methods (issue item 7)."""
     info = selfservice.security_info(w.rt.core, w.ctx, user_id=live.user.id)
     if selfservice.is_fresh(w.ctx, live, has_methods=bool(info.methods)):
@@ -78,7 +79,7 @@ def make_default(w: W, live: Live, credential_id: Id) -> Response:
 
 @router.post("/account/methods/{credential_id}/delete")
 def delete_method(w: W, live: Live, credential_id: Id) -> Response:
-    redirect = _step_up_redirect(w, live, HOME)
+    redirect = step_up_redirect(w, live, HOME)
     if redirect is not None:
         return redirect
     try:
@@ -90,7 +91,7 @@ def delete_method(w: W, live: Live, credential_id: Id) -> Response:
 
 @router.get("/account/methods/add")
 def add_choose(w: W, live: Live) -> Response:
-    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    redirect = step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
     registry = w.rt.core.registry
@@ -104,7 +105,7 @@ def add_choose(w: W, live: Live) -> Response:
 
 @router.post("/account/methods/add")
 def add_begin(w: W, live: Live, kind: Kind) -> Response:
-    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    redirect = step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
     try:
@@ -124,7 +125,7 @@ def add_show(w: W, live: Live, credential_id: Id) -> Response:
 
 @router.post("/account/methods/{credential_id}/confirm")
 def add_confirm(w: W, live: Live, credential_id: Id, code: Code) -> Response:
-    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    redirect = step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
     if not code_looks_valid(w.rt.core.registry, code):
