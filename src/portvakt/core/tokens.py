@@ -1,6 +1,6 @@
 """The hardware-token inventory, for every kind that imports token files (docs/extend.md,
 "Hardware tokens"): import (all or nothing, each rejected part reported), list, assign to a
-person, unassign, delete, resynchronise, and a person's claim of an unassigned token.
+person, unassign, delete, resynchronise (a person's own claim: ``core.tokenclaim``).
 
 An unassigned token's secret is sealed bound to its kind and serial; assigning or claiming it
 re-seals it for the person on a new active credential (``core.credentials``), so a sealed
@@ -16,16 +16,14 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed, seal_secret
-from portvakt.core.factor import address_budget, gate, keys_of, spend
 from portvakt.domain import CredentialState, CredentialView
-from portvakt.errors import Conflict, Denied, Invalid, NotFound
+from portvakt.errors import Conflict, Invalid, NotFound
 from portvakt.methods.base import Rejected, TokenFile, Verdict
 from portvakt.store.errors import Duplicate
-from portvakt.store.repos import credentials, factors, users
+from portvakt.store.repos import credentials, users
 from portvakt.store.repos import tokens as stored
 from portvakt.store.repos.tokens import StoredToken as TokenView  # re-exported
 
@@ -107,7 +105,7 @@ def _found(s: Session, serial: str, *, for_update: bool = False) -> TokenView:
     return token
 
 
-def _view(ctx: Context, token: TokenView, user_id: int) -> CredentialView:
+def token_view(ctx: Context, token: TokenView, user_id: int) -> CredentialView:
     """The token as a credential of ``user_id`` (its secret opened), for its method."""
     return CredentialView(
         id=0,
@@ -124,7 +122,7 @@ def _view(ctx: Context, token: TokenView, user_id: int) -> CredentialView:
     )
 
 
-def _hand_over(s: Session, ctx: Context, view: CredentialView, token: TokenView) -> int:
+def hand_over(s: Session, ctx: Context, view: CredentialView, token: TokenView) -> int:
     """A new active credential of the person holding the token; its id."""
     assert view.secret is not None
     key_id, sealed = seal_secret(ctx, user_id=view.user_id, kind=view.kind, secret=view.secret)
@@ -153,7 +151,7 @@ def assign(core: Core, ctx: Context, serial: str, username: str) -> TokenView:
         user = users.by_username(s, username)
         if user is None:
             raise NotFound("user_not_found")
-        credential_id = _hand_over(s, ctx, _view(ctx, token, user.id), token)
+        credential_id = hand_over(s, ctx, token_view(ctx, token, user.id), token)
         details = {"serial": serial}
         record(
             s,
@@ -214,11 +212,13 @@ def resync(core: Core, ctx: Context, serial: str, codes: Sequence[str]) -> None:
         token = _found(s, serial, for_update=True)
         method = core.registry.get(token.kind)
         if token.credential_id is None:
-            verdict = method.verify_claim(ctx, _view(ctx, token, 0), codes[:MAX_CODES])
+            verdict = method.verify_claim(ctx, token_view(ctx, token, 0), codes[:MAX_CODES])
             if not verdict.ok:
                 raise Invalid("resync_failed")
             params = verdict.params if verdict.params is not None else token.params
-            stored.link(s, token.id, None, counter=_counter(verdict, token.counter), params=params)
+            stored.link(
+                s, token.id, None, counter=counter_of(verdict, token.counter), params=params
+            )
         else:
             held = credentials.get_by_id(s, token.credential_id, for_update=True)
             assert held is not None
@@ -232,60 +232,5 @@ def resync(core: Core, ctx: Context, serial: str, codes: Sequence[str]) -> None:
         record(s, ctx, Event.TOKEN_RESYNCED, method=token.kind, details={"serial": serial})
 
 
-def _counter(verdict: Verdict, before: int | None) -> int | None:
+def counter_of(verdict: Verdict, before: int | None) -> int | None:
     return verdict.counter.value if verdict.counter is not None else before
-
-
-def claim_serial(core: Core, codes: Sequence[str]) -> str:
-    """The serial a code names by itself (a YubiKey's touch), for a claim without one."""
-    for kind in core.registry.token_kinds():
-        found = next((core.registry.get(kind).claim_serial(c) for c in codes if c.strip()), None)
-        if found:
-            return found
-    return ""
-
-
-def claim(core: Core, ctx: Context, *, user_id: int, serial: str, codes: Sequence[str]) -> str:
-    """A person takes an unassigned token they were given: the token's kind judges the codes
-    (two consecutive codes, one touch). A wrong claim counts as a wrong code (lockout and the
-    address's budget); an unknown, taken or not allowed token is answered the same way.
-    Returns the token's kind."""
-    serial = serial.strip() or claim_serial(core, codes)
-    budgets = (address_budget(ctx),)
-    with core.store.write() as s:
-        subject = factors.by_id(s, user_id, rate_keys=keys_of(budgets))
-        if subject is None:
-            raise NotFound("user_not_found")
-        gate(ctx, subject.lock, subject.counters, budgets)  # Throttled: nothing to write
-        token = stored.by_serial(s, serial, for_update=True) if serial else None
-        verdict = Verdict(ok=False, reason="no_such_token")
-        if token is not None and token.credential_id is None:
-            view = _view(ctx, token, user_id)
-            if token.kind in core.knobs.allowed_kinds:
-                method = core.registry.get(token.kind)
-                verdict = method.verify_claim(ctx, view, codes[:MAX_CODES])
-        if token is not None and verdict.ok:
-            params = verdict.params if verdict.params is not None else token.params
-            claimed = replace(view, counter=_counter(verdict, view.counter), params=dict(params))
-            credential_id = _hand_over(s, ctx, claimed, token)
-            details = {"serial": token.serial}
-            record(
-                s,
-                ctx,
-                Event.TOKEN_CLAIMED,
-                user_id=user_id,
-                method=token.kind,
-                credential_id=credential_id,
-                details=details,
-            )
-            return token.kind
-        details = {"serial": serial[:64], "reason": verdict.reason}
-        record(
-            s, ctx, Event.TOKEN_CLAIM_FAILED, outcome="failure", user_id=user_id, details=details
-        )
-        spend(s, ctx, budgets)
-        lock, throttled = throttle.failed(s, ctx, user_id, subject.lock, core.knobs, method=None)
-        factors.save_lock(s, user_id, lock)
-    if throttled is not None:
-        raise throttled
-    raise Denied("claim_failed")

@@ -10,7 +10,7 @@ from threading import Barrier
 import pytest
 
 from portvakt.app import Runtime
-from portvakt.core import tokens
+from portvakt.core import tokenclaim, tokens
 from portvakt.core.factor import FactorOutcome, check_code
 from portvakt.domain import Door, UserRef
 from portvakt.errors import Conflict, Denied, NotFound
@@ -89,14 +89,14 @@ def test_a_person_claims_an_unassigned_yubikey_with_one_touch(
 ) -> None:
     _import(runtime, "yubico-csv", YUBICO_LOG)
     ctx = runtime.context(Door.WEB, ip="192.0.2.7")
-    kind = tokens.claim(runtime.core, ctx, user_id=alice.id, serial="", codes=[touch(1, 0)])
+    kind = tokenclaim.claim(runtime.core, ctx, user_id=alice.id, serial="", codes=[touch(1, 0)])
 
     assert kind == "yubiotp"
     assert tokens.find(runtime.core, PUBLIC).username == alice.username
     assert not _check(runtime, alice, touch(1, 0)).ok  # the claiming touch is spent
     assert _check(runtime, alice, touch(1, 1)).ok
     with pytest.raises(Denied):  # already held
-        tokens.claim(runtime.core, ctx, user_id=alice.id, serial="", codes=[touch(1, 2)])
+        tokenclaim.claim(runtime.core, ctx, user_id=alice.id, serial="", codes=[touch(1, 2)])
 
 
 def test_a_claim_needs_two_consecutive_codes_and_counts_failures(
@@ -106,10 +106,12 @@ def test_a_claim_needs_two_consecutive_codes_and_counts_failures(
     ctx = runtime.context(Door.WEB, ip="192.0.2.7")
     for codes in ([hotp(1)], [hotp(1), hotp(3)], ["123456", "654321"]):
         with pytest.raises(Denied):
-            tokens.claim(runtime.core, ctx, user_id=alice.id, serial="fob-1", codes=codes)
+            tokenclaim.claim(runtime.core, ctx, user_id=alice.id, serial="fob-1", codes=codes)
     with pytest.raises(Denied):
-        tokens.claim(runtime.core, ctx, user_id=alice.id, serial="nope", codes=[hotp(1), hotp(2)])
-    tokens.claim(runtime.core, ctx, user_id=alice.id, serial="fob-1", codes=[hotp(7), hotp(8)])
+        tokenclaim.claim(
+            runtime.core, ctx, user_id=alice.id, serial="nope", codes=[hotp(1), hotp(2)]
+        )
+    tokenclaim.claim(runtime.core, ctx, user_id=alice.id, serial="fob-1", codes=[hotp(7), hotp(8)])
 
     assert not _check(runtime, alice, hotp(8)).ok
     assert _check(runtime, alice, hotp(9)).ok

@@ -95,3 +95,20 @@ def test_the_validate_api_takes_a_44_character_otp_once(
     assert client.post(url, json=body, headers=bearer(key)).json() == {"status": "reject"}
     too_long = client.post(url, json={"username": "alice", "code": "c" * 257}, headers=bearer(key))
     assert too_long.status_code in (400, 422)
+
+
+def test_a_first_method_can_be_a_claimed_token(
+    client: TestClient, alice: UserRef, clock: FakeClock, runtime: Runtime
+) -> None:
+    _stock(runtime)
+    assert flows.post_password(client).url.path == "/signin/activate"
+    page = client.get("/signin/activate")
+    assert 'href="/signin/activate/claim"' in page.text
+    assert client.get("/signin/activate/claim").status_code == 200
+    path = "/signin/activate/claim"
+    wrong = client.post(path, data={"code": touch(1, 0)[:-2], "csrf_token": flows.token(client)})
+    assert wrong.status_code == 401 and "could not be added" in wrong.text
+    done = client.post(path, data={"code": touch(1, 0), "csrf_token": flows.token(client)})
+    assert done.url.path == "/account"
+    assert tokens.find(runtime.core, PUBLIC).username == "alice"
+    assert _sign_in_with(client, touch(1, 1), "yubiotp") == "/account"

@@ -182,7 +182,14 @@ def activate_form(w: W) -> Response:
     if pending.stage is not SignInStage.ACTIVATION:
         return RedirectResponse("/signin/factor", status_code=303)
     kinds = activation.kinds(w.rt.core, pending)
-    return w.page("activate.html", decision=pending.decision, user=pending.user, kinds=kinds)
+    claimable = bool(activation.token_kinds(w.rt.core, pending))
+    return w.page(
+        "activate.html",
+        decision=pending.decision,
+        user=pending.user,
+        kinds=kinds,
+        claimable=claimable,
+    )
 
 
 @router.post("/signin/activate/skip")
