@@ -157,3 +157,15 @@ def test_one_yubikey_otp_sent_twenty_times_at_once_is_accepted_once(
     with runtime.core.store.read() as s:
         (cred,) = credentials.for_user(s, alice.id)
     assert cred.counter == 3 << 8 | 1
+
+
+def test_a_removed_method_returns_its_token_to_the_inventory(
+    runtime: Runtime, alice: UserRef
+) -> None:
+    _import(runtime, "yubico-csv", YUBICO_LOG)
+    _assign(runtime, PUBLIC, alice)
+    with runtime.core.store.write() as s:
+        (cred,) = credentials.for_user(s, alice.id)
+        credentials.remove(s, cred.id)  # as Security info's Delete does
+    token = tokens.find(runtime.core, PUBLIC)
+    assert token.credential_id is None and token.username is None

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from portvakt.context import Context
+from portvakt.core.oidc.levels import Level, session_amr, session_level
+from portvakt.core.sessions import SessionView
 from portvakt.crypto.secretbox import KeyRing
-from portvakt.domain import CredentialState, CredentialView, Door
+from portvakt.domain import CredentialState, CredentialView, Door, UserRef
 from portvakt.methods.base import FactorResponse
+from portvakt.methods.registry import BUILT_IN, Registry
 from portvakt.methods.yubiotp import YubicoOtpMethod, importer
 from portvakt.methods.yubiotp import otp as yotp
 from portvakt.settings import Settings
@@ -121,3 +124,12 @@ def test_the_personalization_log_in_both_formats() -> None:
         ("row 1", "bad_private_id"),
         ("row 2", "not_yubico_otp"),
     ]
+
+
+@pytest.mark.parametrize("kind", ["yubiotp", "oath"])
+def test_oidc_reports_a_hardware_key_and_an_otp(kind: str) -> None:
+    registry = Registry(BUILT_IN)
+    at = datetime(2026, 12, 5, tzinfo=UTC)
+    view = SessionView("s", UserRef(1, "alice", "Alice"), at, at, kind, remembered=False)
+    assert session_amr(registry, view) == ["pwd", "hwk", "otp", "mfa"]
+    assert session_level(registry, view) is Level.MFA
