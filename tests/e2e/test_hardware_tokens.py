@@ -43,9 +43,7 @@ def test_a_yubikey_claimed_at_activation_signs_in_with_a_touch(
     expect(page).to_have_url(f"{base}/signin/activate")
     page.get_by_role("link", name="Add a hardware token you were given").click()
     page.wait_for_load_state()
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Add a hardware token you were given"
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a hardware token you were given")
     a11y.check(page)
     page.get_by_label("Code", exact=True).fill(touch(1, 0)[:-2])
     submit(page, "Add token")
