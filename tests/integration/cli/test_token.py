@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from portvakt.app import Runtime
-from portvakt.core import users
+from portvakt.core import tokens, users
 from portvakt.domain import Door
 from portvakt.store.repos import credentials
 from tests.integration.cli.conftest import Cli
-from tests.integration.tokens.helpers import OATH_CSV, PUBLIC, YUBICO_LOG
+from tests.integration.tokens.helpers import OATH_CSV, PUBLIC, YUBICO_LOG, hotp
 
 VECTORS = Path(__file__).resolve().parents[2] / "unit" / "vectors" / "pskc"
 
@@ -92,3 +95,30 @@ def test_import_yubico_assign_unassign_delete(cli: Cli, direct: Runtime, tmp_pat
         assert credentials.for_user(s, alice.id) == []
     cli.ok("token", "delete", PUBLIC, "--yes")
     assert [t["serial"] for t in cli.json("token", "list")] == ["vvccccdcbbbb"]
+
+
+def test_resync_an_hotp_fob_pressed_far_ahead(cli: Cli, direct: Runtime, tmp_path: Path) -> None:
+    cli.ok("token", "import", _file(tmp_path, "t.csv", OATH_CSV))
+    assert cli("token", "resync", "fob-1", hotp(300), hotp(302)).exit_code == 2
+    result = cli.ok("token", "resync", "fob-1", hotp(300), hotp(301))
+    assert "fob-1 is in step again." in result.stdout
+    assert cli.json("token", "show", "fob-1")["serial"] == "fob-1"
+    token = tokens.find(direct.core, "fob-1")
+    assert token.counter == 301
+
+
+def test_rejections_are_told_in_norwegian(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTVAKT_", "LC_", "LANG"))}
+    env |= {"PORTVAKT_LANGUAGE": "nb", "PORTVAKT_DATA_DIR": str(tmp_path / "data")}
+    bad = _file(tmp_path, "t.xml", "<KeyContainer")
+    done = subprocess.run(
+        [sys.executable, "-m", "portvakt", "token", "import", bad],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "filen er ikke velformet XML" in done.stderr
+    assert "ingenting ble importert" in done.stderr
