@@ -21,6 +21,7 @@ REASONS = {
     "not_utf8": N_("the file is not UTF-8 text"),
     "serial_exists": N_("a token with this serial is already in the inventory"),
     # one token or row
+    "no_mac": N_("an encrypted value without a MAC (refused: it cannot be checked)"),
     "bad_mac": N_("the MAC does not match: the value was changed or the key is wrong"),
     "unsupported_algorithm": N_("not an HOTP or TOTP key"),
     "unsupported_type": N_("type must be hotp or totp"),

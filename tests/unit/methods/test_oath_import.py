@@ -123,3 +123,20 @@ def test_csv_reports_every_bad_row() -> None:
     ]
     assert [t.serial for t in parsed.tokens] == ["f"]
     assert csvfile.parse(b"\xff\xfe").rejected[0].reason == "not_utf8"
+
+
+def test_an_encrypted_value_without_its_mac_is_refused() -> None:
+    text = re.sub(r"<ValueMAC>[^<]*</ValueMAC>", "", _figure(6).decode())
+    parsed = pskc.parse(text.encode(), password=None, key=PRE_SHARED)
+    assert _reasons(parsed) == [("key 987654321", "no_mac")]
+
+
+def test_pbkdf2_parameters_in_the_pkcs5_namespace() -> None:
+    text = _figure(7).decode()
+    for name in ("Salt", "Specified", "IterationCount", "KeyLength", "PRF"):
+        text = text.replace(f"<{name}>", f"<pkcs5:{name}>").replace(
+            f"</{name}>", f"</pkcs5:{name}>"
+        )
+        text = text.replace(f"<{name}/>", f"<pkcs5:{name}/>")
+    (token,) = pskc.parse(text.encode(), password="qwerty", key=None).tokens
+    assert token.secret == RFC_SECRET

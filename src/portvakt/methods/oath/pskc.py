@@ -81,6 +81,12 @@ def _b64(text: str) -> bytes:
         raise Refused("bad_base64") from exc
 
 
+def _either(element: Element, path: str) -> str:
+    """``path`` unqualified, or with every step in the PKCS #5 namespace."""
+    qualified = "/".join(f"pkcs5:{step}" for step in path.split("/"))
+    return _text(element, path) or _text(element, qualified)
+
+
 def _algorithm(uri: str | None) -> str:
     return (uri or "").rpartition("#")[2]
 
@@ -100,13 +106,14 @@ def _encryption_key(root: Element, *, password: str | None, key: bytes | None) -
     params = method.find("pkcs5:PBKDF2-params", NS) if method is not None else None
     if method is None or params is None or _algorithm(method.get("Algorithm")) != "pbkdf2":
         raise Refused("unsupported_key_derivation")
-    try:
-        salt = _b64(_text(params, "Salt/Specified"))
-        iterations = int(_text(params, "IterationCount"))
-        length = int(_text(params, "KeyLength"))
+    try:  # the RFC's example leaves these unqualified; some writers put them in pkcs5
+        salt = _b64(_either(params, "Salt/Specified"))
+        iterations = int(_either(params, "IterationCount"))
+        length = int(_either(params, "KeyLength"))
     except ValueError as exc:
         raise Refused("unsupported_key_derivation") from exc
     prf = params.find("PRF")
+    prf = prf if prf is not None else params.find("pkcs5:PRF", NS)
     prf_name = (
         _algorithm(prf.get("Algorithm"))
         if prf is not None and prf.get("Algorithm")
@@ -163,12 +170,13 @@ def _secret(data: Element, enc_key: bytes | None, mac: tuple[str, bytes] | None)
     encrypted = secret.find("p:EncryptedValue", NS)
     if encrypted is None:
         raise Refused("no_secret")
-    if mac is not None:
-        given = _b64(_text(secret, "p:ValueMAC"))
-        blob = _b64(_text(encrypted, "xenc:CipherData/xenc:CipherValue"))
-        name, mac_key = mac
-        if not hmac.compare_digest(hmac.new(mac_key, blob, MACS[name]).digest(), given):
-            raise Refused("bad_mac")
+    if mac is None or secret.find("p:ValueMAC", NS) is None:
+        raise Refused("no_mac")  # §6.1.1: an encrypted value is MACed, and checked here first
+    given = _b64(_text(secret, "p:ValueMAC"))
+    blob = _b64(_text(encrypted, "xenc:CipherData/xenc:CipherValue"))
+    name, mac_key = mac
+    if not hmac.compare_digest(hmac.new(mac_key, blob, MACS[name]).digest(), given):
+        raise Refused("bad_mac")
     return _decrypt(encrypted, enc_key, error="wrong_password_or_key")
 
 
