@@ -14,6 +14,7 @@ from portvakt.core import tokenclaim, tokens
 from portvakt.core.factor import FactorOutcome, check_code
 from portvakt.domain import Door, UserRef
 from portvakt.errors import Conflict, Denied, NotFound
+from portvakt.store.models import AuditEvent
 from portvakt.store.repos import credentials
 from tests.integration.tokens.helpers import OATH_CSV, PUBLIC, YUBICO_LOG, hotp, touch
 
@@ -67,7 +68,7 @@ def test_an_assigned_yubikey_signs_in_once_per_touch(runtime: Runtime, alice: Us
     assert not _check(runtime, alice, touch(1, 5)).ok  # an older session
 
 
-def test_hotp_look_ahead_and_resync(runtime: Runtime, alice: UserRef) -> None:
+def test_otp05_hotp_look_ahead_and_resync(runtime: Runtime, alice: UserRef) -> None:
     _import(runtime, "csv", OATH_CSV)
     _assign(runtime, "fob-1", alice)
 
@@ -138,7 +139,7 @@ def test_unassign_keeps_the_counter_and_delete_removes_the_method(
         tokens.find(runtime.core, "fob-1")
 
 
-def test_one_yubikey_otp_sent_twenty_times_at_once_is_accepted_once(
+def test_otp04_one_yubikey_otp_sent_twenty_times_at_once_is_accepted_once(
     runtime: Runtime, alice: UserRef
 ) -> None:
     _import(runtime, "yubico-csv", YUBICO_LOG)
@@ -156,7 +157,10 @@ def test_one_yubikey_otp_sent_twenty_times_at_once_is_accepted_once(
     assert tokens.find(runtime.core, PUBLIC).credential_id is not None
     with runtime.core.store.read() as s:
         (cred,) = credentials.for_user(s, alice.id)
+        events = [e.event for e in s.query(AuditEvent).filter_by(user_id=alice.id)]
     assert cred.counter == 3 << 8 | 1
+    # each other submission is a replay (until the lockout throttles the rest), never a wrong code
+    assert events.count("factor.replay") >= 1 and "factor.failed" not in events
 
 
 def test_a_removed_method_returns_its_token_to_the_inventory(

@@ -80,3 +80,19 @@ def test_a_claim_finds_two_consecutive_codes_far_away(ctx: Context) -> None:
     assert method.verify_claim(ctx, _cred("hotp"), [otp.hotp(SEED, 1)]).reason == (
         "two_codes_needed"
     )
+
+
+def test_otp05_the_rfc_4226_walk(ctx: Context) -> None:
+    """Counter 5 (254676) accepted: counters 0-5 refused, 6 (287922) accepted; counter 20 alone
+    refused, 20 and 21 in sequence resynchronise."""
+    method = OathMethod()
+    start = _cred("hotp")
+    five = method.verify(ctx, start, None, FactorResponse(code="254676"))
+    assert five.ok and five.counter is not None and five.counter.value == 5
+    after = _cred("hotp", counter=5)
+    for at in range(6):
+        assert not method.verify(ctx, after, None, FactorResponse(code=otp.hotp(SEED, at))).ok
+    assert method.verify(ctx, after, None, FactorResponse(code="287922")).ok
+    assert not method.verify(ctx, after, None, FactorResponse(code=otp.hotp(SEED, 20))).ok
+    resync = method.verify_claim(ctx, after, [otp.hotp(SEED, 20), otp.hotp(SEED, 21)])
+    assert resync.ok and resync.counter is not None and resync.counter.value == 21
