@@ -226,9 +226,11 @@ def resync(core: Core, ctx: Context, serial: str, codes: Sequence[str]) -> None:
             verdict = method.verify_claim(ctx, view, codes[:MAX_CODES])
             if not verdict.ok or verdict.counter is None:
                 raise Invalid("resync_failed")
-            if not credentials.advance_counter(s, view.id, verdict.counter.value, ctx.now()):
+            moved = credentials.advance_counter(
+                s, view.id, verdict.counter.value, ctx.now(), params=verdict.params
+            )
+            if not moved:
                 raise Invalid("resync_failed")
-            credentials.touch(s, view.id, ctx.now(), params=verdict.params)
         record(s, ctx, Event.TOKEN_RESYNCED, method=token.kind, details={"serial": serial})
 
 
