@@ -12,11 +12,13 @@ import pytest
 from portvakt.app import Runtime
 from portvakt.core import tokenclaim, tokens
 from portvakt.core.factor import FactorOutcome, check_code
+from portvakt.crypto import otp
 from portvakt.domain import Door, UserRef
 from portvakt.errors import Conflict, Denied, NotFound
 from portvakt.store.models import AuditEvent
 from portvakt.store.repos import credentials
-from tests.integration.tokens.helpers import OATH_CSV, PUBLIC, YUBICO_LOG, hotp, touch
+from tests.conftest import FakeClock
+from tests.integration.tokens.helpers import OATH_CSV, PUBLIC, SEED, YUBICO_LOG, hotp, touch
 
 KINDS = ("totp", "oath", "yubiotp")
 
@@ -173,3 +175,20 @@ def test_a_removed_method_returns_its_token_to_the_inventory(
         credentials.remove(s, cred.id)  # as Security info's Delete does
     token = tokens.find(runtime.core, PUBLIC)
     assert token.credential_id is None and token.username is None
+
+
+def test_a_totp_cards_drift_is_stored_with_its_counter(
+    runtime: Runtime, alice: UserRef, clock: FakeClock
+) -> None:
+    _import(runtime, "csv", f"card-1,{SEED.hex()},totp,6,30\n")
+    _assign(runtime, "card-1", alice)
+    now = otp.time_step(clock.now().timestamp())
+    assert _check(runtime, alice, otp.hotp(SEED, now + 1)).ok  # the card runs 30 s fast
+    with runtime.core.store.read() as s:
+        (cred,) = credentials.for_user(s, alice.id)
+    assert (cred.counter, cred.params["drift"]) == (now + 1, 1)
+    clock.advance(seconds=30)
+    assert _check(runtime, alice, otp.hotp(SEED, now + 3)).ok  # and keeps gaining
+    with runtime.core.store.read() as s:
+        (cred,) = credentials.for_user(s, alice.id)
+    assert (cred.counter, cred.params["drift"]) == (now + 3, 2)
