@@ -39,6 +39,18 @@ def test_figure_3_supplementary_data() -> None:
     assert from_json(token.params).otp_params.digits == 8
 
 
+def test_figure_4_a_derived_key_cannot_be_imported() -> None:
+    parsed = pskc.parse(_figure(4), password=None, key=None)
+    assert parsed.tokens == () and _reasons(parsed) == [("key 987654321", "no_secret")]
+
+
+def test_figure_5_the_device_pin_is_not_a_token() -> None:
+    parsed = pskc.parse(_figure(5), password=None, key=None)
+    assert parsed.rejected == ()
+    (token,) = parsed.tokens
+    assert (token.serial, token.secret) == ("987654321", RFC_SECRET)
+
+
 def test_figure_6_a_pre_shared_key_and_a_mac() -> None:
     (token,) = pskc.parse(_figure(6), password=None, key=PRE_SHARED).tokens
     assert (token.serial, token.secret) == ("987654321", RFC_SECRET)

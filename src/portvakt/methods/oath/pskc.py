@@ -54,6 +54,8 @@ def parse(data: bytes, *, password: str | None, key: bytes | None) -> ParsedToke
     rejected: list[Rejected] = []
     for n, package in enumerate(root.findall("p:KeyPackage", NS), start=1):
         for element in package.findall("p:Key", NS):
+            if _kind(element) == "pin":  # a PIN the device checks itself (§5.2): no token
+                continue
             serial = _text(package, "p:DeviceInfo/p:SerialNo") or element.get("Id", "")
             where = f"key {serial or n}"
             try:
@@ -180,10 +182,15 @@ def _secret(data: Element, enc_key: bytes | None, mac: tuple[str, bytes] | None)
     return _decrypt(encrypted, enc_key, error="wrong_password_or_key")
 
 
+def _kind(element: Element) -> str:
+    """``hotp``, ``totp``, ``pin`` … from the key's algorithm URI."""
+    return element.get("Algorithm", "").replace("#", ":").rpartition(":")[2].lower()
+
+
 def _token(
     element: Element, serial: str, enc_key: bytes | None, mac: tuple[str, bytes] | None
 ) -> ImportedToken:
-    kind = element.get("Algorithm", "").replace("#", ":").rpartition(":")[2].lower()
+    kind = _kind(element)
     if kind not in (HOTP, TOTP):
         raise Refused("unsupported_algorithm")
     if not serial:
