@@ -21,6 +21,7 @@ from portvakt.cli.common import (
     iso,
     open_runtime,
     operator,
+    read_password,
     table,
 )
 from portvakt.cli.i18n import _, ngettext
@@ -101,7 +102,7 @@ def import_tokens(
     if fmt not in ("pskc", "csv"):
         fail(_("cannot tell the format from the file name; use --format pskc|csv"), code=2)
     data = _read(file)
-    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    password = read_password(from_stdin=True) if password_stdin else None
     with open_runtime() as rt:
         ctx = operator(rt)
         report = tokens.import_file(
