@@ -16,7 +16,14 @@ import pytest
 
 from portvakt.context import Context
 from portvakt.domain import ChallengeView, CredentialState, CredentialView, Door
-from portvakt.methods.base import Answer, CounterRule, FactorResponse, Method, Verdict
+from portvakt.methods.base import (
+    Answer,
+    CounterRule,
+    EnrollmentStep,
+    FactorResponse,
+    Method,
+    Verdict,
+)
 
 REASON = re.compile(r"^[a-z][a-z_]{1,31}$")
 
@@ -86,9 +93,19 @@ class MethodContract:
         if caps.code is not None:
             assert 0 < caps.code.min_length <= caps.code.max_length <= 256
 
+    def claim(self, method: Method, ctx: Context, cred: CredentialView) -> list[str]:
+        """For a hardware-token kind (not enrollable, it imports files): what proves holding
+        the unassigned token ``cred`` (two consecutive codes, one touch)."""
+        raise NotImplementedError
+
     def test_enrolment_round_trip(self, method: Method, ctx: Context) -> None:
         cred, first = self.pending(method, ctx)
         assert cred.state is CredentialState.PENDING
+        if not method.capabilities.enrollable and method.import_formats:
+            verdict = method.verify_claim(ctx, cred, self.claim(method, ctx, cred))
+            assert verdict.ok and verdict.counter is not None, verdict.reason
+            assert not method.verify_claim(ctx, cred, ["000000"]).ok
+            return
         verdict = method.finish_enrollment(ctx, cred, first)
         assert verdict.ok, verdict.reason
 
@@ -135,7 +152,11 @@ class MethodContract:
         self, method: Method, ctx: Context, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.DEBUG)
-        step = method.begin_enrollment(ctx, self.user())
+        if method.capabilities.enrollable:
+            step = method.begin_enrollment(ctx, self.user())
+        else:  # a hardware token: what its import file gave
+            pending, _first = self.pending(method, ctx)
+            step = EnrollmentStep(secret=pending.secret, params=pending.params)
         cred = self.enrolled(method, ctx)
         challenge = self.challenge(method, ctx, cred)
         method.verify(ctx, cred, challenge, self.right(method, ctx, cred, challenge))

@@ -1,5 +1,5 @@
 """The ``portvakt`` command: ``serve``, ``user``, ``db``, ``config``, ``integration``,
-``client`` and ``oidc``."""
+``client``, ``oidc`` and ``token``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from portvakt import __version__
-from portvakt.cli import client, config, db, integration, oidc, user
+from portvakt.cli import client, config, db, integration, oidc, token, user
 from portvakt.cli.common import PortvaktGroup
 from portvakt.cli.i18n import _
 from portvakt.cli.serve import SERVE_HELP, serve
@@ -36,6 +36,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(integration.app, name="integration")
 app.add_typer(client.app, name="client")
 app.add_typer(oidc.app, name="oidc")
+app.add_typer(token.app, name="token")
 
 
 def _print_version(value: bool) -> None:

@@ -55,6 +55,12 @@ MESSAGES = {
     "kind_not_allowed": N_("no temporary access pass kind is registered and allowed"),
     "hours_out_of_range": N_("--hours is out of range"),
     "uses_out_of_range": N_("--uses is out of range"),
+    # hardware tokens
+    "token_not_found": N_("no such token"),
+    "token_assigned": N_("the token is assigned to someone; unassign it first"),
+    "token_not_assigned": N_("the token is not assigned to anyone"),
+    "unknown_token_format": N_("unknown token file format"),
+    "resync_failed": N_("the codes do not follow each other on this token"),
     # import: the file
     "unknown_format": N_("cannot tell the format from the file name; use --format csv|jsonl"),
     "file_not_utf8": N_("the file is not UTF-8 text"),

@@ -1,15 +1,16 @@
 """First activation during sign-in: the person has no usable method and adds one now. Each
 step is one core call and one transaction that locks the sign-in row: begin (a pending
 credential of a kind policy allows), confirm (the first answer, or the app's out-of-band
-activation, then the session), skip (in the grace period)."""
+activation, then the session), skip (in the grace period), or claim a hardware token the
+person was given."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from portvakt.context import Context
-from portvakt.core import enrollment, signin
+from portvakt.core import enrollment, signin, tokenclaim
 from portvakt.core.base import Core
 from portvakt.domain import CredentialState, SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, PortvaktError
@@ -97,3 +98,32 @@ def confirm(
         if refusal is None:
             return signin.finish_pending(s, ctx, found, method=kind, old_session=old_session)
     raise refusal
+
+
+def token_kinds(core: Core, found: signin.PendingSignIn) -> list[str]:
+    """Kinds of hardware tokens this person may claim now (allowed by policy)."""
+    allowed = found.decision.enrollable_kinds
+    return [kind for kind in core.registry.token_kinds() if kind in allowed]
+
+
+def claim(
+    core: Core,
+    ctx: Context,
+    *,
+    token: str | None,
+    serial: str,
+    codes: Sequence[str],
+    old_session: str | None,
+) -> signin.Progress:
+    """Claim a hardware token the person was given as their first method, and finish the
+    sign-in with it (``core.tokenclaim``: a wrong claim counts as a wrong code)."""
+    found = pending(core, ctx, token)
+    allowed = token_kinds(core, found)
+    with core.store.write() as s:
+        signin.lock(s, ctx, found)
+        kind, throttled = tokenclaim.claim_in(
+            s, core, ctx, user_id=found.user.id, serial=serial, codes=codes, allowed=allowed
+        )
+        if kind is not None:
+            return signin.finish_pending(s, ctx, found, method=kind, old_session=old_session)
+    raise tokenclaim.refusal(throttled)

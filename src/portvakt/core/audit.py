@@ -65,6 +65,13 @@ class Event(enum.StrEnum):
     OIDC_REFRESH_REUSED = "oidc.refresh_token_reused"
     OIDC_REVOKED = "oidc.revoked"
     OIDC_KEY_ROTATED = "oidc.key_rotated"
+    TOKENS_IMPORTED = "token.imported"
+    TOKEN_ASSIGNED = "token.assigned"
+    TOKEN_UNASSIGNED = "token.unassigned"
+    TOKEN_DELETED = "token.deleted"
+    TOKEN_CLAIMED = "token.claimed"
+    TOKEN_CLAIM_FAILED = "token.claim_failed"
+    TOKEN_RESYNCED = "token.resynced"
 
 
 SIGNIN_EVENTS = (

@@ -100,23 +100,10 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
         named = _named(subject, kinds)
         record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=named)
         return FactorOutcome(ok=False, throttled=exc)
-    replayed = False
-    refusal = ""
-    registry = core.registry
-    for credential in _candidates(subject, kinds):
-        method = registry.get(credential.view.kind)
-        code = method.normalise_response(raw_code)
-        if code is None:
-            continue
-        view = open_sealed(ctx, credential)
-        verdict = method.verify(ctx, view, None, FactorResponse(code=code))
-        if verdict.ok and apply_verdict(s, ctx, credential, verdict):
-            lock = subject.lock
-            if lock.failures:
-                factors.save_lock(s, user_id, replace(lock, failures=0))
-            return FactorOutcome(ok=True, credential_id=view.id, kind=view.kind)
-        replayed = replayed or verdict.ok or verdict.reason == "replay"
-        refusal = refusal or SHOWN_REASONS.get(verdict.reason, "")
+    tried = _try(s, core, ctx, subject, kinds, raw_code)
+    if isinstance(tried, FactorOutcome):
+        return tried
+    replayed, refusal = tried
     named = _named(subject, kinds)
     if refusal:
         details = {"reason": refusal}
@@ -138,6 +125,40 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
     return FactorOutcome(ok=False, throttled=throttled)
 
 
+def _try(
+    s: Session,
+    core: Core,
+    ctx: Context,
+    subject: FactorSubject,
+    kinds: tuple[str, ...],
+    raw_code: str,
+) -> FactorOutcome | tuple[bool, str]:
+    """Try the code against each candidate credential: the outcome of the first that takes
+    it, else (whether it was a replay, the first refusal shown to the person)."""
+    replayed = False
+    refusal = ""
+    registry = core.registry
+    user_id = subject.user_id
+    for credential in _candidates(subject, kinds):
+        method = registry.get(credential.view.kind)
+        shape = method.capabilities.code
+        if shape is None or len(raw_code) > shape.max_length:
+            continue  # each kind bounds its own raw input (a door bounds only the largest)
+        code = method.normalise_response(raw_code)
+        if code is None:
+            continue
+        view = open_sealed(ctx, credential)
+        verdict = method.verify(ctx, view, None, FactorResponse(code=code))
+        if verdict.ok and apply_verdict(s, ctx, credential, verdict):
+            lock = subject.lock
+            if lock.failures:
+                factors.save_lock(s, user_id, replace(lock, failures=0))
+            return FactorOutcome(ok=True, credential_id=view.id, kind=view.kind)
+        replayed = replayed or verdict.ok or verdict.reason == "replay"
+        refusal = refusal or SHOWN_REASONS.get(verdict.reason, "")
+    return replayed, refusal
+
+
 def apply_verdict(s: Session, ctx: Context, credential: SealedCredential, verdict: Verdict) -> bool:
     """Store a right answer's state change; False if a concurrent check won (a replay)."""
     if verdict.counter is not None:
@@ -147,6 +168,7 @@ def apply_verdict(s: Session, ctx: Context, credential: SealedCredential, verdic
             verdict.counter.value,
             ctx.now(),
             zero_stays=verdict.counter.rule is CounterRule.SIGN_COUNT,
+            params=verdict.params,
         )
     if verdict.consumed is not None:
         return credentials.consume(s, credential.view.id, verdict.consumed, ctx.now())

@@ -213,6 +213,44 @@ class OperatorIssue:
     uses: int
 
 
+@dataclass(frozen=True, slots=True)
+class TokenFile:
+    """An operator's import file of hardware tokens in ``fmt`` (one of a kind's
+    ``import_formats``), with the password or pre-shared ``key`` that opens it, if any."""
+
+    data: bytes = field(repr=False)
+    fmt: str
+    password: str | None = field(default=None, repr=False)
+    key: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedToken:
+    """One hardware token read from an import file: its ``serial`` (unique in the inventory),
+    its ``secret`` (sealed by the core), non-secret ``params`` and the replay ``counter`` it
+    starts from."""
+
+    serial: str
+    secret: bytes = field(repr=False)
+    params: Mapping[str, Any]
+    counter: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A part of an import file that cannot be imported: ``where`` (``row 3``, ``key 1234``)
+    and a stable ``reason``."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTokens:
+    tokens: tuple[ImportedToken, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+
+
 class Method(Protocol):
     kind: ClassVar[str]
     capabilities: ClassVar[Capabilities]
@@ -300,6 +338,23 @@ class Method(Protocol):
         of uses). A person whose credentials are all unusable signs in as one without any."""
         ...
 
+    # Hardware tokens kept in the operator's inventory (docs/extend.md, "Hardware tokens"):
+    # the file formats the kind imports; empty for kinds people enrol themselves.
+    import_formats: ClassVar[tuple[str, ...]]
+
+    def parse_tokens(self, source: TokenFile) -> ParsedTokens:
+        """Read an import file: every token, or every part that cannot be imported."""
+        ...
+
+    def claim_serial(self, code: str) -> str | None:
+        """The serial a code names by itself (a YubiKey OTP's public id), else None."""
+        ...
+
+    def verify_claim(self, ctx: Context, cred: CredentialView, codes: Sequence[str]) -> Verdict:
+        """Proof that someone holds the token ``cred`` (two consecutive codes, one touch),
+        also used to resynchronise it; the verdict's counter and params are applied."""
+        ...
+
 
 class MethodDefaults:
     """Defaults a method may inherit: no settings, no challenge, and enrolment finished by
@@ -307,6 +362,7 @@ class MethodDefaults:
 
     settings_model: ClassVar[type[BaseModel] | None] = None
     settings: BaseModel | None = None
+    import_formats: ClassVar[tuple[str, ...]] = ()
 
     def configure(self, settings: BaseModel | None) -> None:
         self.settings = settings
@@ -349,3 +405,12 @@ class MethodDefaults:
         resp: FactorResponse,
     ) -> Verdict:
         raise NotImplementedError
+
+    def parse_tokens(self, source: TokenFile) -> ParsedTokens:
+        return ParsedTokens(rejected=(Rejected("file", "unknown_format"),))
+
+    def claim_serial(self, code: str) -> str | None:
+        return None
+
+    def verify_claim(self, ctx: Context, cred: CredentialView, codes: Sequence[str]) -> Verdict:
+        return Verdict(ok=False, reason="not_claimable")

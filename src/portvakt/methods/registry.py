@@ -15,11 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from portvakt.methods.base import Answer, Grant, Method
+from portvakt.methods.oath import OathMethod
 from portvakt.methods.push import PushMethod
 from portvakt.methods.recovery import RecoveryMethod
 from portvakt.methods.tap import TapMethod
 from portvakt.methods.totp import TotpMethod
 from portvakt.methods.webauthn import WebAuthnMethod
+from portvakt.methods.yubiotp import YubicoOtpMethod
 
 BUILT_IN: tuple[type[Method], ...] = (
     TotpMethod,
@@ -27,6 +29,8 @@ BUILT_IN: tuple[type[Method], ...] = (
     RecoveryMethod,
     WebAuthnMethod,
     TapMethod,
+    OathMethod,
+    YubicoOtpMethod,
 )
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
@@ -50,6 +54,7 @@ class Registry:
         if given:
             raise RuntimeError(f"settings for unknown methods: {', '.join(sorted(given))}")
         self._code_kinds: dict[str, tuple[str, ...]] = {}
+        self._max_code: dict[str, int] = {}
 
     def get(self, kind: str) -> Method:
         return self._methods[kind]
@@ -89,6 +94,23 @@ class Registry:
                 for kind, method in self._methods.items()
                 if method.capabilities.answer is Answer.CODE and door in method.capabilities.doors
             )
+        return found
+
+    def importer(self, fmt: str) -> str | None:
+        """The kind whose hardware tokens come in import files of format ``fmt``."""
+        return next((k for k, m in self._methods.items() if fmt in m.import_formats), None)
+
+    def token_kinds(self) -> tuple[str, ...]:
+        """Kinds of hardware tokens kept in the operator's inventory (they import files)."""
+        return tuple(kind for kind, m in self._methods.items() if m.import_formats)
+
+    def max_code_length(self, door: str) -> int:
+        """The longest raw typed code any kind takes at ``door`` (a door's input bound)."""
+        found = self._max_code.get(door)
+        if found is None:
+            shapes = [self._methods[kind].capabilities.code for kind in self.code_kinds(door)]
+            found = max((shape.max_length for shape in shapes if shape is not None), default=32)
+            self._max_code[door] = found
         return found
 
     def template_folders(self) -> dict[str, Path]:

@@ -8,6 +8,10 @@ ERRORS: dict[str, str] = {
     "invalid_credentials": N_("The username or password is incorrect."),
     "wrong_code": N_("That code didn't work. Check the code in your app and try again."),
     "code_format": N_("Enter the code from your app: 6 or 8 digits."),
+    "claim_failed": N_(
+        "That token could not be added. Check the serial number and the codes, and that the "
+        "token was given to you and not to someone else."
+    ),
     "factor_locked": N_(
         "Too many wrong codes. For your security, wait %(minutes)s minutes and try again."
     ),

@@ -108,11 +108,16 @@ def test_a_kind_is_a_short_lower_case_name() -> None:
 
 def test_the_registry_finds_code_kinds_templates_and_static_files() -> None:
     registry = Registry(BUILT_IN)
-    assert registry.code_kinds(Door.API.value) == ("totp", "recovery")
-    assert registry.code_kinds(Door.RADIUS.value) == ("totp", "recovery")
-    assert registry.code_kinds(Door.WEB.value) == ("totp", "recovery", "tap")
+    codes = ("totp", "recovery", "oath", "yubiotp")
+    assert registry.code_kinds(Door.API.value) == codes
+    assert registry.code_kinds(Door.RADIUS.value) == codes
+    assert registry.code_kinds(Door.WEB.value) == ("totp", "recovery", "tap", "oath", "yubiotp")
     assert set(registry.template_folders()) == set(registry.kinds())  # every built-in has some
     assert {"recovery", "webauthn"} <= set(registry.static_folders())
+    assert registry.token_kinds() == ("oath", "yubiotp")
+    assert registry.importer("pskc") == registry.importer("csv") == "oath"
+    assert registry.importer("yubico-csv") == "yubiotp" and registry.importer("x") is None
+    assert registry.max_code_length(Door.WEB.value) == 80  # a YubiKey OTP with spaces
     assert registry.ordered(["totp", "recovery", "push"]) == ["push", "totp", "recovery"]
     assert registry.is_fallback("recovery") and not registry.is_fallback("nope")
     assert PushMethod.capabilities.challenge and not TotpMethod.capabilities.challenge

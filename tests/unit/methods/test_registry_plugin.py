@@ -24,7 +24,7 @@ def test_an_installed_method_is_registered_after_the_built_ins() -> None:
     method = registry.get("lettercode")
     assert getattr(method, "period", None) == 60
     assert set(registry.template_folders()) == set(registry.kinds())
-    assert registry.code_kinds("api") == ("totp", "recovery", "lettercode")
+    assert registry.code_kinds("api") == ("totp", "recovery", "oath", "yubiotp", "lettercode")
 
 
 @pytest.mark.usefixtures("plugin_on_path")

@@ -9,6 +9,7 @@ from portvakt.store.models.keys import SigningKey
 from portvakt.store.models.oidc import OidcClient, OidcGrant, OidcRequest, OidcToken
 from portvakt.store.models.ratelimit import NameLock, RateCounter
 from portvakt.store.models.signin import RememberedDevice, SignIn, WebSession
+from portvakt.store.models.token import HardwareToken
 from portvakt.store.models.user import User
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Challenge",
     "Credential",
+    "HardwareToken",
     "Integration",
     "NameLock",
     "OidcClient",

@@ -163,7 +163,7 @@ def remove_all(session: Session, user_id: int) -> int:
 
 # Built once: a code check runs it on every success (on the DBAPI cursor, so no ORM session
 # sync nor per-call Core machinery either).
-_ADVANCE = Prepared(
+_ADVANCE_STATEMENT = (
     update(_table)
     .where(
         _table.c.id == bindparam("credential_id"),
@@ -173,21 +173,35 @@ _ADVANCE = Prepared(
     )
     .values(counter=bindparam("new_counter"), last_used_at=bindparam("now"))
 )
+_ADVANCE = Prepared(_ADVANCE_STATEMENT)
 
 
 def advance_counter(
-    session: Session, credential_id: int, counter: int, now: datetime, *, zero_stays: bool = False
+    session: Session,
+    credential_id: int,
+    counter: int,
+    now: datetime,
+    *,
+    zero_stays: bool = False,
+    params: Mapping[str, Any] | None = None,
 ) -> bool:
     """Compare-and-set the replay state (OTP-04): succeeds only if ``counter`` moves forward,
     so two concurrent checks of the same code can never both pass. With ``zero_stays`` (a
-    WebAuthn sign count) a count of 0 that stays 0 is accepted too."""
-    params = {
+    WebAuthn sign count) a count of 0 that stays 0 is accepted too. New ``params`` (a token's
+    clock drift) are written by the same statement, only when the counter moves."""
+    values = {
         "credential_id": credential_id,
         "new_counter": counter,
         "now": now,
         "zero_stays": zero_stays,
     }
-    return _ADVANCE.execute(session, params) == 1
+    if params is None:
+        return _ADVANCE.execute(session, values) == 1
+    result = session.execute(
+        _ADVANCE_STATEMENT.values(params=dict(params)).execution_options(synchronize_session=False),
+        values,
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
 def get_by_id(

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from portvakt.core import integrations
+from portvakt.domain import Door
 from portvakt.web import nul
 from portvakt.web.api import validate
 from portvakt.web.messages import error_text
@@ -51,7 +52,9 @@ async def serve(app: Starlette, scope: Scope, receive: Receive, send: Send, then
         await then(scope, receive, send)
         return
     raw, more = await _read(receive)
-    body = validate.parse(raw) if more is False and len(raw) <= MAX_BODY else None
+    max_code = rt.core.registry.max_code_length(Door.API.value)
+    small = more is False and len(raw) <= MAX_BODY
+    body = validate.parse(raw, max_code=max_code) if small else None
     if body is None or body.code is None or nul.found(scope, raw):  # the stack refuses NUL
         if more is not None:  # not a disconnect
             await then(scope, _replay(raw, more, receive), send)

@@ -28,6 +28,7 @@ from portvakt.errors import NotFound
 from portvakt.web.deps import runtime
 from portvakt.web.schemas.validate import (
     CLIENT_IP_ERROR,
+    MAX_CODE,
     ApiError,
     ValidateRequest,
     ValidateResponse,
@@ -101,10 +102,11 @@ def keys(app: Any) -> integrations.KeyCache:
     return cast(integrations.KeyCache, app.state.validate_keys)
 
 
-def parse(raw: bytes) -> ValidateRequest | None:
-    """The body, or None when it is not valid JSON of the documented shape."""
+def parse(raw: bytes, *, max_code: int = MAX_CODE) -> ValidateRequest | None:
+    """The body, or None when it is not valid JSON of the documented shape (a code at most
+    ``max_code`` long: the longest any registered kind takes at this door)."""
     try:
-        return ValidateRequest.model_validate_json(raw)
+        return ValidateRequest.model_validate_json(raw, context={"max_code": max_code})
     except (ValueError, ValidationError):  # malformed JSON, wrong types, extra fields, limits
         return None
 
@@ -153,7 +155,7 @@ async def validate_start(request: Request) -> Response:  # noqa: PLR0911 - one p
         if integration is None:
             return unauthorized()
         cache.put(digest, integration)
-    body = parse(await request.body())
+    body = parse(await request.body(), max_code=rt.core.registry.max_code_length(Door.API.value))
     if body is not None and body.code is not None:
         client = request.client.host if request.client else None
         agent = request.headers.get("user-agent")

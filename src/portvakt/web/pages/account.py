@@ -41,6 +41,7 @@ def account_page(w: Web, live: Enrolling, *, error: PortvaktError | None = None)
         user=live.user,
         describe_agent=describe_agent,
         fallback={kind for kind in registry.kinds() if registry.is_fallback(kind)},
+        claimable=any(kind in w.rt.core.knobs.allowed_kinds for kind in registry.token_kinds()),
     )
 
 

@@ -14,10 +14,15 @@ from pydantic import BeforeValidator
 from portvakt import wire
 from portvakt.methods.registry import Registry
 
+MAX_CODE = 256
+
 Username = Annotated[str, Form(max_length=256)]
 Password = Annotated[str, Form(max_length=1024)]
-Code = Annotated[str, Form(max_length=32)]
-OptionalCode = Annotated[str | None, Form(max_length=32)]
+# A typed code: no door-level length or digit rule beyond the interface's ceiling (a
+# ``CodeShape`` is at most 256 long); each kind's shape decides (``code_looks_valid``), so a
+# 44-character YubiKey OTP and a 6-digit code both reach their kind.
+Code = Annotated[str, Form(max_length=MAX_CODE)]
+OptionalCode = Annotated[str | None, Form(max_length=MAX_CODE)]
 Label = Annotated[str, Form(max_length=200)]
 Kind = Annotated[str, Form(max_length=32)]
 Flag = Annotated[str | None, Form(max_length=8)]
@@ -39,7 +44,9 @@ def code_looks_valid(registry: Registry, code: str, kind: str | None = None) -> 
             continue
         method = registry.get(name)
         shape = method.capabilities.code
-        cleaned = method.normalise_response(code) if shape is not None else None
+        if shape is None or len(code) > shape.max_length:
+            continue
+        cleaned = method.normalise_response(code)
         if cleaned is not None and shape is not None and re.fullmatch(shape.pattern, cleaned):
             return True
     return False

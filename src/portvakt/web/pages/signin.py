@@ -189,7 +189,12 @@ def activate_form(w: W) -> Response:
     registry = w.rt.core.registry
     starts = {kind for kind in kinds if registry.get(kind).capabilities.enroll_fields}
     return w.page(
-        "activate.html", decision=pending.decision, user=pending.user, kinds=kinds, starts=starts
+        "activate.html",
+        decision=pending.decision,
+        user=pending.user,
+        kinds=kinds,
+        starts=starts,
+        claimable=bool(activation.token_kinds(w.rt.core, pending)),
     )
 
 

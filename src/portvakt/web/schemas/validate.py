@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from portvakt.core.validate import MAX_CLIENT_IP, client_address
 from portvakt.errors import Invalid
 
 MAX_USERNAME = 256
-MAX_CODE = 32
+MAX_CODE = 256  # a CodeShape's ceiling: each kind's shape bounds its own codes (core.factor)
 NO_NUL = r"^[^\x00]*$"  # a NUL character is refused by every door (web/nul.py)
 CLIENT_IP_ERROR = "client_ip must be an IPv4 or IPv6 address (at most 45 characters)."
 
@@ -52,6 +59,16 @@ class ValidateRequest(BaseModel):
             ]
         },
     )
+
+    @field_validator("code")
+    @classmethod
+    def _code_length(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """No door-level rule but the longest code a registered kind takes (``max_code`` in
+        the validation context, from the registry); each kind's shape decides the rest."""
+        limit = (info.context or {}).get("max_code", MAX_CODE)
+        if value is not None and len(value) > limit:
+            raise ValueError("longer than any method's code")
+        return value
 
     @field_validator("client_ip")
     @classmethod

@@ -1,0 +1,3 @@
+from portvakt.methods.oath.method import OathMethod
+
+__all__ = ["OathMethod"]

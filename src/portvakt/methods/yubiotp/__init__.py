@@ -1,0 +1,3 @@
+from portvakt.methods.yubiotp.method import YubicoOtpMethod
+
+__all__ = ["YubicoOtpMethod"]
