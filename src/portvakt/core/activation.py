@@ -5,11 +5,15 @@ activation, then the session), skip (in the grace period)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from portvakt.context import Context
 from portvakt.core import enrollment, signin
 from portvakt.core.base import Core
 from portvakt.domain import CredentialState, SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, PortvaktError
+from portvakt.methods.base import NO_ANSWERS, Answer
 from portvakt.store.repos import credentials, signins
 
 
@@ -34,20 +38,35 @@ def kinds(core: Core, found: signin.PendingSignIn) -> list[str]:
     )
 
 
-def begin(core: Core, ctx: Context, *, token: str | None, kind: str) -> int:
+def begin(
+    core: Core,
+    ctx: Context,
+    *,
+    token: str | None,
+    kind: str,
+    answers: Mapping[str, str] = NO_ANSWERS,
+) -> int:
     """A pending credential of ``kind`` for the sign-in in progress; its id."""
     found = pending(core, ctx, token)
     if kind not in kinds(core, found):
         raise Invalid("kind_not_allowed")
     with core.store.write() as s:
         signin.lock(s, ctx, found)
-        credential_id = enrollment.begin_in(s, core, ctx, user_id=found.user.id, kind=kind)
+        credential_id = enrollment.begin_in(
+            s, core, ctx, user_id=found.user.id, kind=kind, answers=answers
+        )
         signins.set_pending_credential(s, found.id, credential_id)
     return credential_id
 
 
 def confirm(
-    core: Core, ctx: Context, *, token: str | None, code: str | None, old_session: str | None
+    core: Core,
+    ctx: Context,
+    *,
+    token: str | None,
+    code: str | None,
+    old_session: str | None,
+    payload: Mapping[str, Any] | None = None,
 ) -> signin.Progress:
     """Finish the pending credential and the sign-in, with two factors: a typed first code,
     or (for a kind answered out of band) the app having activated the credential already."""
@@ -62,9 +81,15 @@ def confirm(
             raise NotFound("enrollment_not_found")
         row = sealed.view
         kind = row.kind
-        if core.registry.get(kind).capabilities.interactive:
+        if core.registry.get(kind).capabilities.answer is not Answer.NONE:
             outcome = enrollment.confirm_in(
-                s, core, ctx, user_id=found.user.id, credential_id=row.id, code=code or ""
+                s,
+                core,
+                ctx,
+                user_id=found.user.id,
+                credential_id=row.id,
+                code=code or "",
+                payload=payload,
             )
             refusal = outcome.refusal
         elif row.state is not CredentialState.ACTIVE:

@@ -19,7 +19,7 @@ from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed, seal_secret
 from portvakt.domain import CredentialState, CredentialView
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
-from portvakt.methods.base import FactorResponse
+from portvakt.methods.base import NO_ANSWERS, FactorResponse
 from portvakt.store.repos import credentials, users
 
 MAX_LABEL = 64
@@ -34,15 +34,31 @@ class PendingDisplay:
     display: Mapping[str, Any]
 
 
-def begin(core: Core, ctx: Context, *, user_id: int, kind: str, label: str = "") -> int:
+def begin(
+    core: Core,
+    ctx: Context,
+    *,
+    user_id: int,
+    kind: str,
+    label: str = "",
+    answers: Mapping[str, str] = NO_ANSWERS,
+) -> int:
     """Create a pending credential (replacing an older pending one of the same kind). An empty
-    label means "show the name of the kind" in the reader's language."""
+    label means "show the name of the kind" in the reader's language; ``answers`` are the
+    fields of the kind's start page (``Capabilities.enroll_fields``)."""
     with core.store.write() as s:
-        return begin_in(s, core, ctx, user_id=user_id, kind=kind, label=label)
+        return begin_in(s, core, ctx, user_id=user_id, kind=kind, label=label, answers=answers)
 
 
-def begin_in(
-    s: Session, core: Core, ctx: Context, *, user_id: int, kind: str, label: str = ""
+def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
+    s: Session,
+    core: Core,
+    ctx: Context,
+    *,
+    user_id: int,
+    kind: str,
+    label: str = "",
+    answers: Mapping[str, str] = NO_ANSWERS,
 ) -> int:
     """``begin`` inside the caller's transaction."""
     if kind not in core.knobs.allowed_kinds or kind not in core.registry:
@@ -54,7 +70,8 @@ def begin_in(
     if user is None:
         raise NotFound("user_not_found")
     credentials.remove_pending(s, user_id, kind)
-    step = method.begin_enrollment(ctx, user)
+    fields = method.capabilities.enroll_fields
+    step = method.begin_enrollment(ctx, user, {k: v for k, v in answers.items() if k in fields})
     key_id, sealed = None, None
     if step.secret is not None:
         key_id, sealed = seal_secret(ctx, user_id=user_id, kind=kind, secret=step.secret)
@@ -85,10 +102,21 @@ def pending_display(
         )
 
 
-def confirm(core: Core, ctx: Context, *, user_id: int, credential_id: int, code: str) -> str:
-    """Activate a pending credential with one valid response; returns its kind."""
+def confirm(
+    core: Core,
+    ctx: Context,
+    *,
+    user_id: int,
+    credential_id: int,
+    code: str = "",
+    payload: Mapping[str, Any] | None = None,
+) -> str:
+    """Activate a pending credential with one valid response (a typed code, or a ceremony's
+    ``payload``); returns its kind."""
     with core.store.write() as s:
-        outcome = confirm_in(s, core, ctx, user_id=user_id, credential_id=credential_id, code=code)
+        outcome = confirm_in(
+            s, core, ctx, user_id=user_id, credential_id=credential_id, code=code, payload=payload
+        )
     return outcome.kind_or_raise()
 
 
@@ -106,8 +134,15 @@ class Confirmed:
         return self.kind
 
 
-def confirm_in(
-    s: Session, core: Core, ctx: Context, *, user_id: int, credential_id: int, code: str
+def confirm_in(  # noqa: PLR0913 - keyword-only, as ``confirm``
+    s: Session,
+    core: Core,
+    ctx: Context,
+    *,
+    user_id: int,
+    credential_id: int,
+    code: str = "",
+    payload: Mapping[str, Any] | None = None,
 ) -> Confirmed:
     """``confirm`` inside the caller's transaction."""
     found = credentials.get(s, user_id, credential_id)
@@ -118,12 +153,26 @@ def confirm_in(
     if tries > CONFIRM_TRIES:
         return Confirmed(None, Throttled("enrollment_tries", retry_after=3600))
     method = core.registry.get(view.kind)
-    cleaned = method.normalise_response(code)
-    if cleaned is None:
-        return Confirmed(None, Denied("wrong_code"))
-    verdict = method.finish_enrollment(ctx, open_sealed(ctx, found), FactorResponse(code=cleaned))
+    if payload is not None:
+        response = FactorResponse(payload=payload)
+    else:
+        cleaned = method.normalise_response(code)
+        if cleaned is None:
+            return Confirmed(None, Denied("wrong_code"))
+        response = FactorResponse(code=cleaned)
+    verdict = method.finish_enrollment(ctx, open_sealed(ctx, found), response)
     if not verdict.ok:
-        return Confirmed(None, Denied("wrong_code"))
+        record(
+            s,
+            ctx,
+            Event.FACTOR_FAILED,
+            outcome="failure",
+            user_id=user_id,
+            method=view.kind,
+            credential_id=view.id,
+            details={"enrolling": True, "reason": verdict.reason, **dict(verdict.details or {})},
+        )
+        return Confirmed(None, Denied("wrong_answer" if payload is not None else "wrong_code"))
     counter = verdict.counter.value if verdict.counter else None
     credentials.activate(
         s,

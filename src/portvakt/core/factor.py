@@ -103,7 +103,7 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
             continue
         view = open_sealed(ctx, credential)
         verdict = method.verify(ctx, view, None, FactorResponse(code=code))
-        if verdict.ok and _apply(s, ctx, credential, verdict):
+        if verdict.ok and apply_verdict(s, ctx, credential, verdict):
             lock = subject.lock
             if lock.failures:
                 factors.save_lock(s, user_id, replace(lock, failures=0))
@@ -118,7 +118,7 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
     return FactorOutcome(ok=False, throttled=throttled)
 
 
-def _apply(s: Session, ctx: Context, credential: SealedCredential, verdict: Verdict) -> bool:
+def apply_verdict(s: Session, ctx: Context, credential: SealedCredential, verdict: Verdict) -> bool:
     """Store a right answer's state change; False if a concurrent check won (a replay)."""
     if verdict.counter is not None:
         return credentials.advance_counter(

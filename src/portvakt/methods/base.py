@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
@@ -26,6 +27,9 @@ from portvakt.domain import (
 )
 
 __all__ = ["TERMINAL", "ChallengeState", "ChallengeView", "Purpose"]  # re-exported for methods
+
+
+NO_ANSWERS: Mapping[str, str] = MappingProxyType({})
 
 
 class Strength(enum.StrEnum):
@@ -70,6 +74,8 @@ class Capabilities:
     # activation, never the default, listed last
     fallback: bool = False
     one_per_person: bool = False  # a new one, once confirmed, replaces the person's old one
+    # fields the person fills in before ``begin_enrollment`` (``templates/start.html``)
+    enroll_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.answer is Answer.CODE) != (self.code is not None):
@@ -161,6 +167,8 @@ class Verdict:
     alert: bool = False  # the person reports that someone else is trying ("not me")
     forget_secret: bool = False  # finishing enrolment drops the sealed secret (shown once)
     details: Mapping[str, Any] | None = None  # for the audit row
+    # the challenge's new server-side data (a wrong code counted while it stays pending)
+    challenge_data: Mapping[str, Any] | None = None
 
     @property
     def challenge_state(self) -> ChallengeState:
@@ -190,8 +198,12 @@ class Method(Protocol):
         """Receive the validated settings once, at start-up."""
         ...
 
-    def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
-        """Step one of adding a credential: a secret, options or a sent code."""
+    def begin_enrollment(
+        self, ctx: Context, user: UserRef, answers: Mapping[str, str] = NO_ANSWERS
+    ) -> EnrollmentStep:
+        """Step one of adding a credential: a secret, options or a sent code. ``answers`` are
+        the fields of the kind's ``start.html`` named in ``Capabilities.enroll_fields`` (a
+        phone number); raise ``errors.Invalid`` with a stable code when they will not do."""
         ...
 
     def enrollment_display(
@@ -241,6 +253,16 @@ class Method(Protocol):
         """Clean what the person typed (spaces, dashes); None if it can never be valid."""
         ...
 
+    def answering_credential(
+        self,
+        challenge: ChallengeView,
+        resp: FactorResponse,
+        credentials: Sequence[CredentialView],
+    ) -> CredentialView | None:
+        """Which of the person's active ``credentials`` of this kind an answer given in the
+        browser comes from (a WebAuthn assertion names its credential); None if none."""
+        ...
+
 
 class MethodDefaults:
     """Defaults a method may inherit: no settings, no challenge, and enrolment finished by
@@ -262,6 +284,17 @@ class MethodDefaults:
         self, ctx: Context, cred: CredentialView, resp: FactorResponse
     ) -> Verdict:
         return self.verify(ctx, cred, None, resp)
+
+    def answering_credential(
+        self,
+        challenge: ChallengeView,
+        resp: FactorResponse,
+        credentials: Sequence[CredentialView],
+    ) -> CredentialView | None:
+        """The credential the challenge was bound to, else the person's only one."""
+        if challenge.credential_id is not None:
+            return next((c for c in credentials if c.id == challenge.credential_id), None)
+        return credentials[0] if len(credentials) == 1 else None
 
     def verify(
         self,

@@ -32,7 +32,7 @@ from portvakt.web.messages import error_text
 from portvakt.web.nul import NulMiddleware
 from portvakt.web.oidc import endpoints as oidc_endpoints
 from portvakt.web.oidc import pages as oidc_pages
-from portvakt.web.pages import account, challenge, signin
+from portvakt.web.pages import account, answer, challenge, signin
 from portvakt.web.pages.account import safe_next
 from portvakt.web.render import Renderer
 from portvakt.web.security import SecurityMiddleware, is_machine_path
@@ -98,6 +98,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(signin.router, include_in_schema=False)
     app.include_router(account.router, include_in_schema=False)
     app.include_router(challenge.router, include_in_schema=False)
+    app.include_router(answer.router, include_in_schema=False)
     app.include_router(oidc_pages.router)
     _add_small_routes(app)
     _add_error_handlers(app)

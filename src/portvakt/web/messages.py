@@ -37,6 +37,14 @@ ERRORS: dict[str, str] = {
     "device_not_found": N_("That device was not found."),
     "kind_not_allowed": N_("That kind of sign-in method is not available."),
     "cannot_be_default": N_("That method can't be your default sign-in method."),
+    "answer_format": N_("That answer could not be read. Try again or sign in another way."),
+    "wrong_answer": N_("That didn't work. Try again or sign in another way."),
+    "unknown_credential": N_(
+        "That sign-in method is not registered to your account. Use one you have added."
+    ),
+    "not_pending": N_("This request has already been used or has ended. Start again."),
+    "expired": N_("The request expired. Start again."),
+    "replay": N_("That answer was already used. Start again."),
     "not_ready": N_("Not yet: approve the test request in the app, then continue."),
     "channel_unavailable": N_(
         "The code cannot be sent right now. Sign in another way, or ask your service desk."

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from portvakt.context import Context
 from portvakt.domain import CredentialView, UserRef
 from portvakt.methods.base import (
+    NO_ANSWERS,
     Answer,
     Capabilities,
     ChallengeView,
@@ -58,7 +59,9 @@ class LetterCodeMethod(MethodDefaults):
     def step(self, ctx: Context) -> int:
         return int(ctx.now().timestamp()) // self.period
 
-    def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
+    def begin_enrollment(
+        self, ctx: Context, user: UserRef, answers: Mapping[str, str] = NO_ANSWERS
+    ) -> EnrollmentStep:
         return EnrollmentStep(secret=secrets.token_bytes(20), params={"period": self.period})
 
     def enrollment_display(

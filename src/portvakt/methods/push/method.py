@@ -21,6 +21,7 @@ from portvakt.crypto import random
 from portvakt.domain import CredentialView, UserRef
 from portvakt.errors import Invalid
 from portvakt.methods.base import (
+    NO_ANSWERS,
     Answer,
     Capabilities,
     ChallengeRequest,
@@ -57,7 +58,9 @@ class PushMethod(MethodDefaults):
         """The validated ``[methods.push]`` settings (defaults until configured)."""
         return self.settings if isinstance(self.settings, PushSettings) else DEFAULTS
 
-    def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
+    def begin_enrollment(
+        self, ctx: Context, user: UserRef, answers: Mapping[str, str] = NO_ANSWERS
+    ) -> EnrollmentStep:
         """The secret is the activation token inside the QR (single use, sealed at rest)."""
         return EnrollmentStep(secret=random.token().encode(), params={})
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from portvakt.context import Context
 from portvakt.domain import CredentialView, UserRef
 from portvakt.methods.base import (
+    NO_ANSWERS,
     Answer,
     Capabilities,
     ChallengeView,
@@ -71,7 +72,9 @@ class RecoveryMethod(MethodDefaults):
     def digest(ctx: Context, user_id: int, code: str) -> str:
         return ctx.box.keyed_hash(f"{user_id}:{code}".encode(), purpose="recovery-code")
 
-    def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
+    def begin_enrollment(
+        self, ctx: Context, user: UserRef, answers: Mapping[str, str] = NO_ANSWERS
+    ) -> EnrollmentStep:
         codes = [new_code() for _ in range(COUNT)]
         hashes = [self.digest(ctx, user.id, code) for code in codes]
         return EnrollmentStep(secret="\n".join(codes).encode(), params={"hashes": hashes})

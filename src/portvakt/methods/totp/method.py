@@ -11,6 +11,7 @@ from portvakt.context import Context
 from portvakt.crypto import otp, random
 from portvakt.domain import CredentialView, UserRef
 from portvakt.methods.base import (
+    NO_ANSWERS,
     Answer,
     Capabilities,
     ChallengeView,
@@ -58,7 +59,9 @@ class TotpMethod(MethodDefaults):
     def conf(self) -> TotpSettings:
         return self.settings if isinstance(self.settings, TotpSettings) else DEFAULTS
 
-    def begin_enrollment(self, ctx: Context, user: UserRef) -> EnrollmentStep:
+    def begin_enrollment(
+        self, ctx: Context, user: UserRef, answers: Mapping[str, str] = NO_ANSWERS
+    ) -> EnrollmentStep:
         # SHA1/6/30: the only parameter set every app honours (Key Uri Format wiki)
         return EnrollmentStep(secret=random.otp_seed(), params=params_to_json(otp.OtpParams()))
 

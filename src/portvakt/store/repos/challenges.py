@@ -173,6 +173,16 @@ def answer(  # noqa: PLR0913 - the answer's columns
     return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
 
+def set_data(s: Session, challenge_id: str, data: Mapping[str, Any]) -> None:
+    """Replace a pending challenge's server-side data (a wrong code counted on it)."""
+    s.execute(
+        update(Challenge)
+        .where(Challenge.id == challenge_id, Challenge.state == ChallengeState.PENDING.value)
+        .values(data=dict(data))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def use(s: Session, challenge_id: str, binding: Binding) -> str | None:
     """Move an approved challenge bound to ``binding`` to ``used`` exactly once; its kind, or
     None when it was not an approved challenge of ``binding``."""

@@ -10,10 +10,22 @@ from fastapi.responses import RedirectResponse, Response
 from portvakt.core import enrollment, selfservice, sessions
 from portvakt.core.agents import agent_of
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
+from portvakt.methods.base import Answer
 from portvakt.web import cookies
 from portvakt.web.deps import Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
-from portvakt.web.pages.forms import Code, Id, Kind, Label, code_looks_valid
+from portvakt.web.pages.forms import (
+    Answers,
+    Code,
+    Id,
+    Kind,
+    Label,
+    OptionalCode,
+    PathKind,
+    Payload,
+    code_looks_valid,
+    parse_payload,
+)
 from portvakt.web.pages.signin import throttle_text
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -99,21 +111,81 @@ def add_choose(w: W, live: Live) -> Response:
         for kind in registry.kinds()
         if kind in w.rt.core.knobs.allowed_kinds and registry.get(kind).capabilities.enrollable
     ]
-    return w.page("add_method.html", kinds=registry.ordered(kinds), user=live.user, live=live)
+    return w.page(
+        "add_method.html",
+        kinds=registry.ordered(kinds),
+        starts=starts_of(w, kinds),
+        user=live.user,
+        live=live,
+    )
+
+
+def starts_of(w: Web, kinds: list[str]) -> set[str]:
+    """The kinds whose adding starts with a page of their own (a phone number to fill in)."""
+    registry = w.rt.core.registry
+    return {kind for kind in kinds if registry.get(kind).capabilities.enroll_fields}
+
+
+def start_page(  # noqa: PLR0913 - keyword-only: where it posts and what it says
+    w: Web,
+    kind: str,
+    *,
+    action: str,
+    cancel: str,
+    user: object,
+    status: int = 200,
+    error: str | None = None,
+    answers: dict[str, str] | None = None,
+) -> Response:
+    """A kind's own ``start.html``: the fields it needs before a credential can be begun."""
+    return w.page(
+        f"methods/{kind}/start.html",
+        status=status,
+        error=error_text(error) if error else None,
+        kind=kind,
+        action=action,
+        cancel=cancel,
+        user=user,
+        answers=answers or {},
+    )
+
+
+@router.get("/account/methods/add/{kind}")
+def add_start(w: W, live: Live, kind: PathKind) -> Response:
+    redirect = _step_up_redirect(w, live, "/account/methods/add")
+    if redirect is not None:
+        return redirect
+    registry = w.rt.core.registry
+    if kind not in registry or kind not in starts_of(w, [kind]):
+        return w.page("error.html", status=404, error=error_text("not_found"))
+    return start_page(w, kind, action="/account/methods/add", cancel=HOME, user=live.user)
 
 
 @router.post("/account/methods/add")
-def add_begin(w: W, live: Live, kind: Kind) -> Response:
+def add_begin(w: W, live: Live, kind: Kind, answers: Answers) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
     try:
-        credential_id = enrollment.begin(w.rt.core, w.ctx, user_id=live.user.id, kind=kind)
+        credential_id = enrollment.begin(
+            w.rt.core, w.ctx, user_id=live.user.id, kind=kind, answers=answers
+        )
     except Invalid as exc:
+        if kind in w.rt.core.registry and starts_of(w, [kind]):
+            return start_page(
+                w,
+                kind,
+                action="/account/methods/add",
+                cancel=HOME,
+                user=live.user,
+                status=400,
+                error=exc.code,
+                answers=answers,
+            )
         return account_page(w, live, error=exc)
-    # a typed first code is confirmed on /confirm; an out-of-band kind waits on /<kind>
+    # a typed code or a ceremony is confirmed on /confirm; an out-of-band kind waits on /<kind>
     method = w.rt.core.registry.get(kind)
-    page = "confirm" if method.capabilities.interactive else kind
+    page = "confirm" if method.capabilities.answer is not Answer.NONE else kind
     return RedirectResponse(f"/account/methods/{credential_id}/{page}", status_code=303)
 
 
@@ -123,15 +195,24 @@ def add_show(w: W, live: Live, credential_id: Id) -> Response:
 
 
 @router.post("/account/methods/{credential_id}/confirm")
-def add_confirm(w: W, live: Live, credential_id: Id, code: Code) -> Response:
+def add_confirm(
+    w: W, live: Live, credential_id: Id, code: OptionalCode = None, payload: Payload = None
+) -> Response:
     redirect = _step_up_redirect(w, live, "/account/methods/add")
     if redirect is not None:
         return redirect
-    if not code_looks_valid(w.rt.core.registry, code):
-        return _enroll_page(w, live, credential_id, status=400, error="code_format")
+    parsed = parse_payload(payload)
+    if parsed is None and (code is None or not code_looks_valid(w.rt.core.registry, code)):
+        error = "answer_format" if payload is not None else "code_format"
+        return _enroll_page(w, live, credential_id, status=400, error=error)
     try:
         enrollment.confirm(
-            w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id, code=code
+            w.rt.core,
+            w.ctx,
+            user_id=live.user.id,
+            credential_id=credential_id,
+            code=code or "",
+            payload=parsed,
         )
     except Denied as exc:
         return _enroll_page(w, live, credential_id, status=401, error=exc.code)

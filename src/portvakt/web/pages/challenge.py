@@ -30,14 +30,14 @@ Tx = Annotated[str, Query(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+
 Kind = Annotated[str, Path(min_length=2, max_length=24, pattern=r"^[a-z][a-z0-9_]+$")]
 
 
-def _challenge_kind(w: Web, kind: str) -> None:
+def challenge_kind(w: Web, kind: str) -> None:
     """``NotFound`` unless ``kind`` is a registered kind that issues challenges."""
     registry = w.rt.core.registry
     if kind not in registry or not registry.get(kind).capabilities.challenge:
         raise NotFound("not_found")
 
 
-def _pending(w: Web) -> signin.PendingSignIn:
+def pending_signin(w: Web) -> signin.PendingSignIn:
     return signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
 
 
@@ -55,52 +55,64 @@ class Links:
         return f"{self.base}/{action}?{query}"
 
 
-def _signin_links(kind: str) -> Links:
+def signin_links(kind: str) -> Links:
     return Links(f"/signin/{kind}", "/signin/factor?other=1", remember=True)
 
 
-def _wait_page(w: Web, shown: Shown, links: Links, *, status: int = 200) -> Response:
-    message = None if shown.state in {"pending", "approved"} else f"push_{shown.state}"
+def wait_page(  # noqa: PLR0913 - keyword-only: what to say
+    w: Web,
+    shown: Shown,
+    links: Links,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    text: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The kind's waiting page: a refusal's ``error`` code (or a ready ``text``), else what
+    the challenge's state says."""
+    message = error or (None if shown.state in {"pending", "approved"} else f"push_{shown.state}")
     if shown.reason == "wrong_number":
         message = "push_wrong_number"
     return w.page(
         f"methods/{shown.kind}/wait.html",
         status=status,
+        headers=headers,
         shown=shown,
         links=links,
-        error=error_text(message) if message else None,
+        error=text or (error_text(message) if message else None),
         remember_days=w.rt.settings.remember_device_days if links.remember else 0,
     )
 
 
-def _not_found(w: Web) -> Response:
+def not_found(w: Web) -> Response:
     return w.page("error.html", status=404, error=error_text("not_found"))
 
 
 @router.post("/signin/{kind}")
 def signin_start(w: W, kind: Kind) -> Response:
     try:
-        _challenge_kind(w, kind)
-        pending = _pending(w)
+        challenge_kind(w, kind)
+        pending = pending_signin(w)
         started = challenged.start_signin(w.rt.core, w.ctx, pending, kind)
     except NotFound as exc:
-        return _not_found(w) if exc.code == "not_found" else expired(w, exc.code)
+        return not_found(w) if exc.code == "not_found" else expired(w, exc.code)
     except Invalid as exc:
         return factor_page(w, pending, status=400, error=error_text(exc.code), other=True)
     except Throttled as exc:  # paused or rate limited: steered to the other ways in
         text, headers = throttle_text(w, exc)
         return factor_page(w, pending, status=429, error=text, headers=headers, other=True)
-    return RedirectResponse(_signin_links(kind).url("wait", started.id), status_code=303)
+    return RedirectResponse(signin_links(kind).url("wait", started.id), status_code=303)
 
 
 @router.get("/signin/{kind}/wait")
 def signin_wait(w: W, kind: Kind, tx: Tx) -> Response:
     try:
-        _challenge_kind(w, kind)
-        shown = challenged.view_signin(w.rt.core, w.ctx, _pending(w), tx)
+        challenge_kind(w, kind)
+        shown = challenged.view_signin(w.rt.core, w.ctx, pending_signin(w), tx)
     except NotFound as exc:
-        return _not_found(w) if exc.code == "not_found" else expired(w, exc.code)
-    return _wait_page(w, shown, _signin_links(kind))
+        return not_found(w) if exc.code == "not_found" else expired(w, exc.code)
+    return wait_page(w, shown, signin_links(kind))
 
 
 async def _state_events(w: Web, tx: str, read_shown: object) -> Response:
@@ -114,15 +126,15 @@ async def _state_events(w: Web, tx: str, read_shown: object) -> Response:
 
 @router.get("/signin/{kind}/events")
 async def signin_events(w: W, kind: Kind, tx: Tx) -> Response:
-    pending = await run_in_threadpool(_pending, w)
+    pending = await run_in_threadpool(pending_signin, w)
     return await _state_events(w, tx, lambda: challenged.view_signin(w.rt.core, w.ctx, pending, tx))
 
 
 @router.post("/signin/{kind}/complete")
 def signin_complete(w: W, kind: Kind, tx: Tx, remember: Flag = None) -> Response:
     try:
-        _challenge_kind(w, kind)
-        pending = _pending(w)
+        challenge_kind(w, kind)
+        pending = pending_signin(w)
         progress = challenged.finish_signin(
             w.rt.core,
             w.ctx,
@@ -132,21 +144,21 @@ def signin_complete(w: W, kind: Kind, tx: Tx, remember: Flag = None) -> Response
             old_session=w.cookie(cookies.SESSION),
         )
     except NotFound as exc:
-        return _not_found(w) if exc.code == "not_found" else expired(w, exc.code)
+        return not_found(w) if exc.code == "not_found" else expired(w, exc.code)
     except Denied:
         try:
             shown = challenged.view_signin(w.rt.core, w.ctx, pending, tx)
         except NotFound as exc:
             return expired(w, exc.code)
         status = 409 if shown.state != "pending" else 202
-        return _wait_page(w, shown, _signin_links(kind), status=status)
+        return wait_page(w, shown, signin_links(kind), status=status)
     return after_progress(w, progress)
 
 
 # -- step-up on Security info ------------------------------------------------------------------
 
 
-def _step_up_links(w: Web, kind: str) -> Links:
+def step_up_links(w: Web, kind: str) -> Links:
     next_path = safe_next(w.request.query_params.get("next"))
     return Links(
         f"/account/verify/{kind}",
@@ -158,12 +170,12 @@ def _step_up_links(w: Web, kind: str) -> Links:
 
 @router.post("/account/verify/{kind}")
 def step_up_start(w: W, live: Live, kind: Kind) -> Response:
-    links = _step_up_links(w, kind)
+    links = step_up_links(w, kind)
     try:
-        _challenge_kind(w, kind)
+        challenge_kind(w, kind)
         started = challenged.start_step_up(w.rt.core, w.ctx, live, kind)
     except NotFound:
-        return _not_found(w)
+        return not_found(w)
     except Invalid as exc:
         return w.page("error.html", status=400, error=error_text(exc.code))
     except Throttled as exc:
@@ -175,11 +187,11 @@ def step_up_start(w: W, live: Live, kind: Kind) -> Response:
 @router.get("/account/verify/{kind}/wait")
 def step_up_wait(w: W, live: Live, kind: Kind, tx: Tx) -> Response:
     try:
-        _challenge_kind(w, kind)
+        challenge_kind(w, kind)
         shown = challenged.view_step_up(w.rt.core, w.ctx, live, tx)
     except NotFound:
         return RedirectResponse("/account", status_code=303)
-    return _wait_page(w, shown, _step_up_links(w, kind))
+    return wait_page(w, shown, step_up_links(w, kind))
 
 
 @router.get("/account/verify/{kind}/events")
@@ -189,9 +201,9 @@ async def step_up_events(w: W, live: Live, kind: Kind, tx: Tx) -> Response:
 
 @router.post("/account/verify/{kind}/complete")
 def step_up_complete(w: W, live: Live, kind: Kind, tx: Tx) -> Response:
-    links = _step_up_links(w, kind)
+    links = step_up_links(w, kind)
     try:
-        _challenge_kind(w, kind)
+        challenge_kind(w, kind)
         challenged.finish_step_up(w.rt.core, w.ctx, live, tx)
     except NotFound:
         return RedirectResponse("/account", status_code=303)
@@ -200,7 +212,7 @@ def step_up_complete(w: W, live: Live, kind: Kind, tx: Tx) -> Response:
             shown = challenged.view_step_up(w.rt.core, w.ctx, live, tx)
         except NotFound:
             return RedirectResponse("/account", status_code=303)
-        return _wait_page(w, shown, links, status=409 if shown.state != "pending" else 202)
+        return wait_page(w, shown, links, status=409 if shown.state != "pending" else 202)
     return RedirectResponse(links.next_path or "/account", status_code=303)
 
 
@@ -228,7 +240,7 @@ def enrollment_page(w: W, live: Live, credential_id: Id, kind: Kind) -> Response
         cancel="/account",
         user=live.user,
         live=live,
-        error=error_text("enrollment_not_found") if state == "expired" else None,
+        error=error_text("enrollmentnot_found") if state == "expired" else None,
     )
 
 
@@ -243,7 +255,7 @@ async def enrollment_events(w: W, live: Live, credential_id: Id, kind: Kind) -> 
             credential_id=credential_id,
         )
         if shown.kind != kind:
-            raise NotFound("enrollment_not_found")
+            raise NotFound("enrollmentnot_found")
         state = shown.display.get("state")
         data = {"state": state, "number": shown.display.get("number")}
         return Snapshot("state", data, state in DONE)

@@ -17,13 +17,17 @@ from portvakt.web import cookies
 from portvakt.web.deps import W, Web, csrf_protect
 from portvakt.web.messages import error_text
 from portvakt.web.pages.forms import (
+    Answers,
     Code,
     Flag,
     Kind,
     OptionalCode,
     Password,
+    PathKind,
+    Payload,
     Username,
     code_looks_valid,
+    parse_payload,
 )
 from portvakt.web.sse import Snapshot, watch
 
@@ -182,7 +186,39 @@ def activate_form(w: W) -> Response:
     if pending.stage is not SignInStage.ACTIVATION:
         return RedirectResponse("/signin/factor", status_code=303)
     kinds = activation.kinds(w.rt.core, pending)
-    return w.page("activate.html", decision=pending.decision, user=pending.user, kinds=kinds)
+    registry = w.rt.core.registry
+    starts = {kind for kind in kinds if registry.get(kind).capabilities.enroll_fields}
+    return w.page(
+        "activate.html", decision=pending.decision, user=pending.user, kinds=kinds, starts=starts
+    )
+
+
+@router.get("/signin/activate/start/{kind}")
+def activate_start(w: W, kind: PathKind) -> Response:
+    """A kind's own first page (a phone number to fill in) before it can be begun."""
+    try:
+        pending = signin.load(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN))
+    except NotFound as exc:
+        return expired(w, exc.code)
+    kinds = activation.kinds(w.rt.core, pending)
+    if kind not in kinds or not w.rt.core.registry.get(kind).capabilities.enroll_fields:
+        return w.page("error.html", status=404, error=error_text("not_found"))
+    return _start_page(w, kind, pending.user)
+
+
+def _start_page(
+    w: Web, kind: str, user: object, *, status: int = 200, error: str | None = None, **answers: str
+) -> Response:
+    return w.page(
+        f"methods/{kind}/start.html",
+        status=status,
+        error=error_text(error) if error else None,
+        kind=kind,
+        action="/signin/activate/begin",
+        cancel="/signin/activate",
+        user=user,
+        answers=answers,
+    )
 
 
 @router.post("/signin/activate/skip")
@@ -202,12 +238,18 @@ def activate_skip(w: W) -> Response:
 
 
 @router.post("/signin/activate/begin")
-def activate_begin(w: W, kind: Kind) -> Response:
+def activate_begin(w: W, kind: Kind, answers: Answers) -> Response:
     try:
-        activation.begin(w.rt.core, w.ctx, token=w.cookie(cookies.SIGNIN), kind=kind)
+        activation.begin(
+            w.rt.core, w.ctx, token=w.cookie(cookies.SIGNIN), kind=kind, answers=answers
+        )
     except NotFound as exc:
         return expired(w, exc.code)
     except Invalid as exc:
+        registry = w.rt.core.registry
+        if kind in registry and registry.get(kind).capabilities.enroll_fields:
+            user = activation.pending(w.rt.core, w.ctx, w.cookie(cookies.SIGNIN)).user
+            return _start_page(w, kind, user, status=400, error=exc.code, **answers)
         return w.page("error.html", status=400, error=error_text(exc.code))
     return RedirectResponse("/signin/activate/confirm", status_code=303)
 
@@ -218,8 +260,11 @@ def activate_show(w: W) -> Response:
 
 
 @router.post("/signin/activate/confirm")
-def activate_confirm(w: W, code: OptionalCode = None) -> Response:
-    if code is not None and not code_looks_valid(w.rt.core.registry, code):
+def activate_confirm(w: W, code: OptionalCode = None, payload: Payload = None) -> Response:
+    parsed = parse_payload(payload)
+    if payload is not None and parsed is None:
+        return _enroll_page(w, status=400, error=error_text("answer_format"))
+    if parsed is None and code is not None and not code_looks_valid(w.rt.core.registry, code):
         return _enroll_page(w, status=400, error=error_text("code_format"))
     try:
         progress = activation.confirm(
@@ -227,6 +272,7 @@ def activate_confirm(w: W, code: OptionalCode = None) -> Response:
             w.ctx,
             token=w.cookie(cookies.SIGNIN),
             code=code,
+            payload=parsed,
             old_session=w.cookie(cookies.SESSION),
         )
     except NotFound as exc:
