@@ -36,6 +36,7 @@ class Runtime:
         user_agent: str | None = None,
         actor: str | None = None,
         base_url: str | None = None,
+        language: str | None = None,
     ) -> Context:
         return Context(
             settings=self.settings,
@@ -46,6 +47,7 @@ class Runtime:
             user_agent=user_agent,
             actor=actor,
             base_url=base_url,
+            language=language,
         )
 
     def with_clock(self, clock: Clock) -> Runtime:

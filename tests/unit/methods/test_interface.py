@@ -86,7 +86,7 @@ def test_method_settings_are_validated_and_given_to_the_method() -> None:
         ((Settled,), {"settled": {"period": "soon"}}, "settings of the settled method"),
         ((Settled,), {"settled": {"colour": "red"}}, "settings of the settled method"),
         ((Bare,), {"bare": {"window": 2}}, "takes no settings"),
-        ((TotpMethod,), {"sms": {}}, "unknown methods: sms"),
+        ((TotpMethod,), {"voice": {}}, "unknown methods: voice"),
     ],
 )
 def test_bad_method_settings_stop_the_start(
@@ -109,7 +109,7 @@ def test_the_registry_finds_code_kinds_templates_and_static_files() -> None:
     registry = Registry(BUILT_IN)
     assert registry.code_kinds(Door.API.value) == ("totp", "recovery")
     assert registry.code_kinds(Door.RADIUS.value) == ("totp", "recovery")
-    assert set(registry.template_folders()) == {"totp", "push", "recovery"}
+    assert set(registry.template_folders()) == {"totp", "push", "recovery", "sms"}
     assert set(registry.static_folders()) == {"recovery"}
     assert registry.ordered(["totp", "recovery", "push"]) == ["push", "totp", "recovery"]
     assert registry.is_fallback("recovery") and not registry.is_fallback("nope")

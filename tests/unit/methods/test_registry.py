@@ -41,7 +41,7 @@ def fake_entry_points(*targets: type[TotpMethod]) -> tuple[list[str], object]:
 def test_registry_holds_the_built_in_kinds() -> None:
     """STYLE §3.3: a tuple of built-ins, keyed by kind."""
     methods = Registry(BUILT_IN)
-    assert methods.kinds() == ("totp", "push", "recovery")
+    assert methods.kinds() == ("totp", "push", "recovery", "sms")
     assert "totp" in methods
     assert isinstance(methods.get("totp"), TotpMethod)
 
@@ -67,10 +67,10 @@ def test_registry_rejects_duplicate_kind(classes: tuple[type[TotpMethod], ...]) 
 def test_registry_get_raises_key_error_for_unknown_kind() -> None:
     methods = Registry(BUILT_IN)
     with pytest.raises(KeyError):
-        methods.get("sms")
+        methods.get("voice")
 
 
-@pytest.mark.parametrize("kind", ["sms", "TOTP", "", 42, None])
+@pytest.mark.parametrize("kind", ["voice", "TOTP", "", 42, None])
 def test_registry_does_not_contain_unknown_kind(kind: object) -> None:
     assert kind not in Registry(BUILT_IN)
 
@@ -83,7 +83,7 @@ def test_load_registry_adds_entry_point_methods_after_built_ins(
     monkeypatch.setattr(registry, "entry_points", entry_points)
     methods = load_registry()
     assert groups == ["portvakt.methods"]
-    assert methods.kinds() == ("totp", "push", "recovery", "plugin")
+    assert methods.kinds() == ("totp", "push", "recovery", "sms", "plugin")
     assert isinstance(methods.get("plugin"), PluginMethod)
 
 

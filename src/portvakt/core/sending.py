@@ -1,0 +1,76 @@
+"""Budgets on what is sent (``methods.base.SendBudget``): a method that sends something that
+costs money or can be abused (an SMS code: toll fraud by SMS pumping) names counters per
+number, person, address and for the whole service; the core checks every one before it keeps
+the challenge or the pending credential, spends them in the same transaction, and audits the
+one that refused (``<kind>.budget_exceeded``) in a transaction of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from portvakt.context import Context
+from portvakt.core import delivery, ratelimit
+from portvakt.core.audit import record
+from portvakt.core.base import Core
+from portvakt.errors import Invalid, Throttled
+from portvakt.methods.base import Delivery, SendBudget
+
+
+class BudgetSpent(Throttled):
+    """A send budget is spent: nothing was sent or kept."""
+
+    def __init__(self, budget: SendBudget, *, kind: str, user_id: int, retry_after: int) -> None:
+        super().__init__("send_budget", retry_after=retry_after)
+        self.budget = budget
+        self.kind = kind
+        self.user_id = user_id
+
+
+def spend(
+    s: Session, ctx: Context, budgets: Sequence[SendBudget], *, kind: str, user_id: int
+) -> None:
+    """Check every budget, then count one send against each; ``BudgetSpent`` for the first
+    that is spent (nothing is counted then)."""
+    now = ctx.now()
+    for budget in budgets:
+        count, started = ratelimit.current(s, budget.key, now=now, window=budget.seconds)
+        if count >= budget.limit:
+            left = started + timedelta(seconds=budget.seconds) - now
+            retry = int(left.total_seconds())
+            raise BudgetSpent(budget, kind=kind, user_id=user_id, retry_after=retry)
+    for budget in budgets:
+        ratelimit.hit(s, budget.key, now=now, window=budget.seconds)
+
+
+def ensure_deliverable(core: Core, deliveries: Sequence[Delivery]) -> None:
+    """``Invalid("channel_unavailable")`` when a delivery's channel has no port configured."""
+    if any(not delivery.can_deliver(core, d.channel) for d in deliveries):
+        raise Invalid("channel_unavailable")
+
+
+@contextmanager
+def audited(core: Core, ctx: Context) -> Iterator[None]:
+    """Around a write transaction: a ``BudgetSpent`` raised in it (its transaction rolled
+    back) is audited in a new one, then raised on."""
+    try:
+        yield
+    except BudgetSpent as exc:
+        with core.store.write() as s:
+            record(
+                s,
+                ctx,
+                f"{exc.kind}.budget_exceeded",
+                outcome="failure",
+                user_id=exc.user_id,
+                method=exc.kind,
+                details={
+                    "budget": exc.budget.name,
+                    "limit": exc.budget.limit,
+                    "seconds": exc.budget.seconds,
+                },
+            )
+        raise
