@@ -52,7 +52,8 @@ async def serve(app: Starlette, scope: Scope, receive: Receive, send: Send, then
         return
     raw, more = await _read(receive)
     body = validate.parse(raw) if more is False and len(raw) <= MAX_BODY else None
-    if body is None or body.code is None or nul.found(scope, raw):  # the stack refuses NUL
+    # the stack answers the rest: a challenge to send or answer, a NUL (refused there)
+    if body is None or body.code is None or body.username is None or nul.found(scope, raw):
         if more is not None:  # not a disconnect
             await then(scope, _replay(raw, more, receive), send)
         return
