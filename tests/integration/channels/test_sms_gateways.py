@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,13 @@ class Receiver:
 
 @pytest.fixture
 def operator() -> Iterator[Receiver]:
+    with running_operator() as receiver:
+        yield receiver
+
+
+@contextmanager
+def running_operator() -> Iterator[Receiver]:
+    """An operator's HTTP API on loopback, in a thread, answering as ``Receiver`` says."""
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):

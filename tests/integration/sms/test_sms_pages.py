@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime
@@ -30,7 +31,7 @@ def _signed_in_with_totp(client: TestClient, clock: FakeClock) -> str:
     return secret
 
 
-def _add(client: TestClient, phone: str) -> object:
+def _add(client: TestClient, phone: str) -> httpx.Response:
     token = flows.token(client)
     return client.post(
         "/account/methods/add", data={"kind": "sms", "phone": phone, "csrf_token": token}

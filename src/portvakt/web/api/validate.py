@@ -134,12 +134,12 @@ async def check_code(
     ip: str | None,
     user_agent: str | None,
 ) -> validate.Result | None:
-    """The code check of ``body`` (which has a code): its result, or None when the key no
-    longer exists (it was deleted since it was cached). Both doors to the check come here:
-    ``validate_start`` and the fast path (``web.api.fast``)."""
+    """The code check of ``body`` (which has a username and a code): its result, or None
+    when the key no longer exists (it was deleted since it was cached). Both doors to the
+    check come here: ``validate_start`` and the fast path (``web.api.fast``)."""
     ctx = rt.context(Door.API, ip=ip, user_agent=user_agent, actor=integration.name)
-    code = cast(str, body.code)
-    check = validate.CodeCheck(integration, digest, body.username, code, body.client_ip)
+    code, username = cast(str, body.code), cast(str, body.username)
+    check = validate.CodeCheck(integration, digest, username, code, body.client_ip)
     return await validate.check(rt.core, ctx, check)  # confirms the key itself
 
 
@@ -280,6 +280,6 @@ def document_methods(schema: dict[str, Any], kinds: list[str]) -> dict[str, Any]
     if "method" in body.get("properties", {}):
         body["properties"]["method"] = {"anyOf": [named, {"type": "null"}], "default": None}
     for branch in body.get("oneOf", []):
-        if "method" in branch.get("properties", {}):
+        if branch.get("properties", {}).get("method", {}).get("type") == "string":
             branch["properties"]["method"] = named
     return schema

@@ -30,17 +30,29 @@ class ValidateRequest(BaseModel):
             "oneOf": [
                 {
                     "required": ["username", "code"],
-                    "not": {"required": ["transaction_id"]},
-                    "properties": {"code": {"type": "string"}},
+                    "properties": {
+                        "username": {"type": "string"},
+                        "code": {"type": "string"},
+                        "transaction_id": {"type": "null"},
+                    },
                 },
                 {
                     "required": ["username", "method"],
-                    "properties": {"method": {"type": "string"}},
+                    "properties": {
+                        "username": {"type": "string"},
+                        "method": {"type": "string"},
+                        "transaction_id": {"type": "null"},
+                    },
                 },
                 {
                     "required": ["transaction_id", "code"],
-                    "not": {"anyOf": [{"required": ["username"]}, {"required": ["client_ip"]}]},
-                    "properties": {"transaction_id": {"type": "string"}},
+                    "properties": {
+                        "transaction_id": {"type": "string"},
+                        "code": {"type": "string"},
+                        "username": {"type": "null"},
+                        "method": {"type": "null"},
+                        "client_ip": {"type": "null"},
+                    },
                 },
             ]
         },
