@@ -73,6 +73,9 @@ LEGACY_METHOD_SETTINGS = {
     },
 }
 
+# Short names the issue and the docs use for a method's setting (no deprecation note)
+SHORT_METHOD_SETTINGS = {"webauthn_rp_id": ("webauthn", "rp_id")}
+
 
 def _toml_path() -> Path | None:
     explicit = os.environ.get("PORTVAKT_CONFIG")
@@ -147,6 +150,10 @@ class Settings(BaseSettings):
     push_require_uv: bool | None = Field(None, description="deprecated")
     push_activation_minutes: int | None = Field(None, description="deprecated")
 
+    webauthn_rp_id: str | None = Field(
+        None, description="short for [methods.webauthn] rp_id (PORTVAKT_WEBAUTHN_RP_ID)"
+    )
+
     # OpenID Connect provider
     oidc_access_token_seconds: int = Field(600, ge=60, le=86400)
     oidc_id_token_seconds: int = Field(600, ge=60, le=86400)
@@ -192,7 +199,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _legacy_method_settings(self) -> Settings:
-        for name, (kind, key) in LEGACY_METHOD_SETTINGS.items():
+        for name, (kind, key) in {**LEGACY_METHOD_SETTINGS, **SHORT_METHOD_SETTINGS}.items():
             value = getattr(self, name)
             if value is not None:
                 self.methods.setdefault(kind, {}).setdefault(key, value)
@@ -252,7 +259,7 @@ class Settings(BaseSettings):
         """Effective settings for display; secrets are replaced by ``********``."""
         shown: dict[str, Any] = {}
         for name, value in self.model_dump(mode="json").items():
-            if name in LEGACY_METHOD_SETTINGS and value is None:
+            if (name in LEGACY_METHOD_SETTINGS or name in SHORT_METHOD_SETTINGS) and value is None:
                 continue  # a deprecated name nobody set
             if name in SECRET_FIELDS and value is not None:
                 value = "********"

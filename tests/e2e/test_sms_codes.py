@@ -75,7 +75,7 @@ def test_a_phone_is_confirmed_at_activation_and_signs_in(
     expect(page).to_have_url(f"{base}/signin/activate")
     a11y.check(page)
     page.locator(".card", has_text="Text message (SMS)").get_by_role(
-        "button", name="Get codes by text message"
+        "link", name="Get codes by text message"
     ).click()
     page.wait_for_load_state()
     expect(page.get_by_label("Mobile phone number")).to_have_value(PHONE)

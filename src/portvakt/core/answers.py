@@ -20,7 +20,7 @@ from portvakt.core.credentials import open_sealed
 from portvakt.domain import ChallengeState, ChallengeView, CredentialState
 from portvakt.errors import Throttled
 from portvakt.methods.base import FactorResponse, Verdict
-from portvakt.store.repos import challenges, factors
+from portvakt.store.repos import challenges, credentials, factors
 from portvakt.store.repos.challenges import Binding
 
 
@@ -84,7 +84,10 @@ def answer_in(  # noqa: PLR0913 - keyword-only: which challenge, whose, what was
             verdict = Verdict(ok=False, reason="replay", challenge=ChallengeState.FAILED)
     if verdict.ok:
         return _approved(s, ctx, subject, challenge, cred.id if cred else None, verdict)
-    return _refused(s, core, ctx, subject, challenge, verdict=verdict, budgets=budgets)
+    answering = cred.id if cred is not None and cred.id in sealed else None
+    return _refused(
+        s, core, ctx, subject, challenge, verdict=verdict, budgets=budgets, credential_id=answering
+    )
 
 
 def _early(
@@ -145,6 +148,7 @@ def _refused(  # noqa: PLR0913 - one failure's parts
     *,
     verdict: Verdict,
     budgets: tuple[factor.Budget, ...],
+    credential_id: int | None,
 ) -> Answered:
     kind, now = challenge.kind, ctx.now()
     state = verdict.challenge_state
@@ -161,6 +165,9 @@ def _refused(  # noqa: PLR0913 - one failure's parts
             by=None,
             data=verdict.challenge_data,
         )
+    if verdict.params is not None and credential_id is not None:
+        # a refusal that marks the credential (a WebAuthn sign count gone backwards)
+        credentials.replace_params(s, credential_id, verdict.params)
     event = Event.FACTOR_REPLAY if verdict.reason == "replay" else Event.FACTOR_FAILED
     details = {"tx": challenge.id, "reason": verdict.reason, **dict(verdict.details or {})}
     record(s, ctx, event, outcome="failure", user_id=subject.user_id, method=kind, details=details)

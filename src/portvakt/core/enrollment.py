@@ -80,7 +80,11 @@ def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
         raise NotFound("user_not_found")
     credentials.remove_pending(s, user_id, kind)
     fields = method.capabilities.enroll_fields
-    step = method.begin_enrollment(ctx, user, {k: v for k, v in answers.items() if k in fields})
+    given = {k: v for k, v in answers.items() if k in fields}
+    label = label or given.get("label", "")  # a kind whose start page names it (a key)
+    if "label" in fields:
+        label = clean_label(label)
+    step = method.begin_enrollment(ctx, user, given)
     if step.deliveries:
         if outbox is None:
             raise Invalid("channel_unavailable")

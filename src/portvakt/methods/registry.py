@@ -19,8 +19,15 @@ from portvakt.methods.push import PushMethod
 from portvakt.methods.recovery import RecoveryMethod
 from portvakt.methods.sms import SmsMethod
 from portvakt.methods.totp import TotpMethod
+from portvakt.methods.webauthn import WebAuthnMethod
 
-BUILT_IN: tuple[type[Method], ...] = (TotpMethod, PushMethod, RecoveryMethod, SmsMethod)
+BUILT_IN: tuple[type[Method], ...] = (
+    TotpMethod,
+    PushMethod,
+    RecoveryMethod,
+    WebAuthnMethod,
+    SmsMethod,
+)
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 

@@ -41,7 +41,7 @@ def fake_entry_points(*targets: type[TotpMethod]) -> tuple[list[str], object]:
 def test_registry_holds_the_built_in_kinds() -> None:
     """STYLE §3.3: a tuple of built-ins, keyed by kind."""
     methods = Registry(BUILT_IN)
-    assert methods.kinds() == ("totp", "push", "recovery", "sms")
+    assert methods.kinds() == tuple(cls.kind for cls in BUILT_IN)
     assert "totp" in methods
     assert isinstance(methods.get("totp"), TotpMethod)
 
@@ -83,7 +83,7 @@ def test_load_registry_adds_entry_point_methods_after_built_ins(
     monkeypatch.setattr(registry, "entry_points", entry_points)
     methods = load_registry()
     assert groups == ["portvakt.methods"]
-    assert methods.kinds() == ("totp", "push", "recovery", "sms", "plugin")
+    assert methods.kinds() == (*(cls.kind for cls in BUILT_IN), "plugin")
     assert isinstance(methods.get("plugin"), PluginMethod)
 
 

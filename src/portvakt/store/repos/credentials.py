@@ -233,6 +233,16 @@ def set_params(
         row.label = label
 
 
+def replace_params(session: Session, credential_id: int, params: Mapping[str, Any]) -> None:
+    """Replace a credential's non-secret params only (a flag set on a refusal)."""
+    session.execute(
+        update(_table)
+        .where(_table.c.id == credential_id)
+        .values(params=dict(params))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def touch(
     session: Session, credential_id: int, now: datetime, *, params: Mapping[str, Any] | None = None
 ) -> bool:

@@ -48,7 +48,7 @@ def code_looks_valid(registry: Registry, code: str, kind: str | None = None) -> 
 FIELD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MAX_FIELDS = 8
 MAX_VALUE = 256
-KNOWN = frozenset({"csrf_token", "kind", "label"})
+KNOWN = frozenset({"csrf_token", "kind"})
 
 
 async def enroll_answers(request: Request) -> dict[str, str]:

@@ -1,0 +1,3 @@
+from portvakt.methods.webauthn.method import WebAuthnMethod
+
+__all__ = ["WebAuthnMethod"]

@@ -1,0 +1,97 @@
+/* WebAuthn ceremonies for Portvakt's pages: a form with data-ceremony="create" (adding a
+   key) or "get" (signing in) runs the browser's ceremony with the options in the JSON script
+   named by data-options, and posts the result as JSON in the form's "payload" field. With
+   data-auto="1" it starts as the page opens; the button starts it again. */
+(function () {
+  "use strict";
+
+  function toBytes(text) {
+    var b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) { b64 += "="; }
+    var raw = atob(b64);
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
+    return out.buffer;
+  }
+
+  function toText(buffer) {
+    var bytes = new Uint8Array(buffer);
+    var raw = "";
+    for (var i = 0; i < bytes.length; i++) { raw += String.fromCharCode(bytes[i]); }
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function descriptors(list) {
+    return (list || []).map(function (c) {
+      return { type: c.type, id: toBytes(c.id), transports: c.transports };
+    });
+  }
+
+  function creation(options) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(options);
+    }
+    var o = Object.assign({}, options);
+    o.challenge = toBytes(options.challenge);
+    o.user = Object.assign({}, options.user, { id: toBytes(options.user.id) });
+    o.excludeCredentials = descriptors(options.excludeCredentials);
+    return o;
+  }
+
+  function request(options) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON) {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(options);
+    }
+    var o = Object.assign({}, options);
+    o.challenge = toBytes(options.challenge);
+    o.allowCredentials = descriptors(options.allowCredentials);
+    return o;
+  }
+
+  function asJSON(cred) {
+    if (typeof cred.toJSON === "function") { return cred.toJSON(); }
+    var r = cred.response;
+    var response = { clientDataJSON: toText(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = toText(r.attestationObject);
+      response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      response.authenticatorData = toText(r.authenticatorData);
+      response.signature = toText(r.signature);
+      if (r.userHandle) { response.userHandle = toText(r.userHandle); }
+    }
+    return {
+      id: cred.id, rawId: toText(cred.rawId), type: cred.type, response: response,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {}
+    };
+  }
+
+  function run(form) {
+    var status = document.getElementById("ceremony-status");
+    var button = form.querySelector("button[type=submit]");
+    var options = JSON.parse(document.getElementById(form.dataset.options).textContent);
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      if (status) { status.textContent = form.dataset.failed; }
+      return;
+    }
+    if (button) { button.disabled = true; }
+    var ceremony = form.dataset.ceremony === "create"
+      ? navigator.credentials.create({ publicKey: creation(options) })
+      : navigator.credentials.get({ publicKey: request(options) });
+    ceremony.then(function (cred) {
+      form.elements.payload.value = JSON.stringify(asJSON(cred));
+      form.submit();
+    }).catch(function () {
+      if (status) { status.textContent = form.dataset.failed; }
+      if (button) { button.disabled = false; button.focus(); }
+    });
+  }
+
+  document.querySelectorAll("form[data-ceremony]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!form.elements.payload.value) { event.preventDefault(); run(form); }
+    });
+    if (form.dataset.auto === "1") { run(form); }
+  });
+})();
