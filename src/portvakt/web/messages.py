@@ -56,9 +56,7 @@ ERRORS: dict[str, str] = {
         "this service sends to, or choose another method."
     ),
     "code_resend": N_("A code was sent just now. Wait a moment before you ask for a new one."),
-    "send_budget": N_(
-        "Too many codes were sent. Wait %(minutes)s minutes, or sign in another way."
-    ),
+    "send_budget": N_("Too many codes were sent. Try again later, or sign in another way."),
     "not_ready": N_("Not yet: approve the test request in the app, then continue."),
     "channel_unavailable": N_(
         "The code cannot be sent right now. Sign in another way, or ask your service desk."

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from portvakt.app import Runtime
@@ -191,3 +193,26 @@ def test_step_up_with_a_code(
     assert done.status_code == 200 and done.url.path == "/account", done.text
     with runtime.core.store.read() as s:
         assert s.query(AuditEvent).filter_by(event="signin.step_up", method="sms").count() == 1
+
+
+class TestPersonBudget:
+    @pytest.fixture
+    def settings_overrides(self, sms_file: Path) -> dict[str, Any]:
+        return {
+            "sms_gateway": "file",
+            "sms_file": sms_file,
+            "public_url": "http://localhost",
+            "methods": {"sms": {"per_person_hour": 1}},
+        }
+
+    def test_a_spent_budget_gets_a_429_that_says_so(
+        self, client: TestClient, alice: UserRef, clock: FakeClock, runtime: Runtime, sms_file: Path
+    ) -> None:
+        _signed_in_with_totp(client, clock)
+        assert _add(client, PHONE).status_code == 200
+        again = _add(client, PHONE)
+        assert again.status_code == 429 and "Too many codes were sent" in again.text
+        assert len(texts(runtime, sms_file)) == 1
+        with runtime.core.store.read() as s:
+            hit = s.query(AuditEvent).filter_by(event="sms.budget_exceeded").one()
+            assert hit.details["budget"] == "person" and hit.user_id == alice.id

@@ -59,11 +59,16 @@ class TextQueue:
             time.sleep(0.01)
         return True
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued (for up to ``timeout`` seconds), then stop the worker."""
         worker = self._worker
         if worker is not None and worker.is_alive():
-            self._queue.put(None)
-            worker.join(timeout=5)
+            try:
+                self._queue.put(None, timeout=timeout)
+            except queue.Full:
+                log.error("text message worker still busy at shutdown; queued texts are lost")
+                return
+            worker.join(timeout=timeout)
 
     def _ensure_worker(self) -> None:
         with self._start:
