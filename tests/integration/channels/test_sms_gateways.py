@@ -274,3 +274,84 @@ def test_from_settings_builds_the_gateways_in_order(tmp_path: Path) -> None:
     assert from_settings(Settings(data_dir=tmp_path)) is None
     with pytest.raises(ValueError, match="sms_file"):
         from_settings(Settings(data_dir=tmp_path, sms_gateway="file"))
+
+
+def test_a_message_repr_hides_its_text() -> None:
+    shown = repr(Message("+4712345678", TEXT))
+    assert "123456" not in shown and "78" in shown
+
+
+def test_from_settings_names_what_a_gateway_misses(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sms_smtp"):
+        from_settings(Settings(data_dir=tmp_path, sms_gateway="smtp"))
+    with pytest.raises(ValueError, match="sms_http"):
+        from_settings(Settings(data_dir=tmp_path, sms_gateway="http"))
+    smtp = SmsSmtpSettings(host="127.0.0.1", sender="mfa@example.org")
+    queue = from_settings(Settings(data_dir=tmp_path, sms_gateway="smtp", sms_smtp=smtp))
+    assert queue is not None and [g.name for g in queue.gateways] == ["smtp"]
+    with pytest.raises(ValueError):
+        TextQueue([])
+
+
+def test_close_sends_what_is_queued_then_stops(tmp_path: Path) -> None:
+    queue = TextQueue([FileGateway(tmp_path / "sms.jsonl")])
+    queue.close()  # never started: nothing to do
+    for n in range(3):
+        queue.send("+4712345678", {"text": str(n)})
+    queue.close()
+    assert len((tmp_path / "sms.jsonl").read_text().splitlines()) == 3
+
+
+class Refusing(Inbox):
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        return "550 no such number"
+
+
+def test_smtp_gateway_refused_recipient_is_not_retried() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        conf = SmsSmtpSettings(host="127.0.0.1", port=port, starttls=False, sender="a@example.org")
+        with pytest.raises(GatewayError) as caught:
+            SmtpGateway(conf, timeout=2).send(Message("+4712345678", TEXT))
+    finally:
+        controller.stop()
+    assert not caught.value.retry
+
+
+def test_a_broken_gateway_or_hook_never_stops_the_worker(tmp_path: Path) -> None:
+    class Broken:
+        name = "broken"
+
+        def send(self, message: Message) -> None:
+            raise RuntimeError("bug")
+
+    def hook(to: str, payload: Mapping[str, Any], error: str) -> None:
+        raise RuntimeError("hook bug")
+
+    queue = TextQueue([Broken()], on_failure=hook)
+    queue.send("+4712345678", {"text": "1"})
+    assert queue.join()
+    failing = TextQueue(
+        [HttpGateway(SmsHttpSettings(url="http://127.0.0.1:9/"), sender="P", timeout=1)],
+        retries=0,
+        on_failure=hook,
+    )
+    failing.send("+4712345678", {"text": "2"})
+    assert failing.join()
+    file = TextQueue([FileGateway(tmp_path / "sms.jsonl")])
+    file.send("+4712345678", {"text": "3"})
+    assert file.join()
+    for each in (queue, failing, file):
+        each.close()
+
+
+def test_a_plain_text_body_is_sent_as_it_is(operator: Receiver) -> None:
+    conf = SmsHttpSettings(url=operator.url + "/send", body="$to $text", content_type="text/plain")
+    HttpGateway(conf, sender="P", timeout=2).send(Message("+4712345678", "a&b"))
+    assert operator.got[0]["body"] == "+4712345678 a&b"

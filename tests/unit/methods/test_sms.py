@@ -29,6 +29,7 @@ from portvakt.settings import Settings
 
 NOW = datetime(2026, 12, 5, 12, 0, 0, tzinfo=UTC)
 USER = UserRef(id=7, username="alice", display_name="Alice")
+PHONE = "+4791234567"
 
 
 class Clock:
@@ -265,3 +266,29 @@ def test_budgets_cover_number_person_address_and_service(ctx: Context) -> None:
 )
 def test_normalise_response(raw: str, clean: str | None) -> None:
     assert sms().normalise_response(raw) == clean
+
+
+def test_what_can_never_verify_is_refused(ctx: Context) -> None:
+    method = sms()
+    assert method.verify(ctx, cred(), None, FactorResponse(code="123456")).reason == "no_challenge"
+    blank = cred(state=CredentialState.PENDING, params={"phone": PHONE})
+    assert (
+        method.finish_enrollment(ctx, blank, FactorResponse(code="123456")).reason == "wrong_code"
+    )
+    with pytest.raises(Invalid, match="kind_not_allowed"):
+        method.challenge(ctx, ChallengeRequest("tx", USER, (), Purpose.SIGNIN))
+    assert method.prompt(ctx, replace(issue(method, ctx)[0], data={})) == {}
+
+
+def test_a_stored_number_that_no_longer_parses_is_not_allowed() -> None:
+    from portvakt.methods.sms import phone
+
+    assert not phone.allowed("not a number", frozenset({"NO"}))
+    assert phone.allowed(PHONE, frozenset({"NO"}))
+
+
+def test_settings_read_regions_from_text_and_lists() -> None:
+    assert SmsSettings(default_region="se").regions == {"SE"}
+    assert SmsSettings.model_validate({"allowed_regions": "no, se"}).regions == {"NO", "SE"}
+    with pytest.raises(ValidationError):
+        SmsSettings.model_validate({"allowed_regions": 5})

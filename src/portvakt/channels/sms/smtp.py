@@ -36,12 +36,20 @@ class SmtpGateway:
                 if conf.username and conf.password is not None:
                     client.login(conf.username, conf.password.get_secret_value())
                 client.send_message(self.email(message))
+        except smtplib.SMTPRecipientsRefused as exc:  # the operator knows no such number
+            codes = [code for code, _text in exc.recipients.values()]
+            permanent = all(_permanent(code) for code in codes)
+            raise GatewayError(f"SMTP {codes[0]} for the recipient", retry=not permanent) from exc
         except smtplib.SMTPResponseException as exc:
-            permanent = CLIENT_ERROR_MIN <= exc.smtp_code < CLIENT_ERROR_MAX
-            raise GatewayError(f"SMTP {exc.smtp_code}", retry=not permanent) from exc
+            raise GatewayError(
+                f"SMTP {exc.smtp_code}", retry=not _permanent(exc.smtp_code)
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise GatewayError(f"{type(exc).__name__}: {exc}") from exc
 
 
-CLIENT_ERROR_MIN = 500  # 5xx in SMTP: permanent (RFC 5321 §4.2.1)
-CLIENT_ERROR_MAX = 600
+PERMANENT = range(500, 600)  # 5xx in SMTP: a permanent refusal (RFC 5321 §4.2.1)
+
+
+def _permanent(code: int) -> bool:
+    return code in PERMANENT
