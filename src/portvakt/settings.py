@@ -198,6 +198,15 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _sms_gateways(self) -> Settings:
+        """Each chosen text-message gateway has what it needs (a start-up error otherwise)."""
+        needs = {"file": "sms_file", "smtp": "sms_smtp", "http": "sms_http"}
+        for chosen in (self.sms_gateway, self.sms_fallback_gateway):
+            if chosen is not None and getattr(self, needs[chosen]) is None:
+                raise ValueError(f"sms gateway {chosen} needs {needs[chosen]}")
+        return self
+
+    @model_validator(mode="after")
     def _legacy_method_settings(self) -> Settings:
         for name, (kind, key) in {**LEGACY_METHOD_SETTINGS, **SHORT_METHOD_SETTINGS}.items():
             value = getattr(self, name)
