@@ -100,7 +100,9 @@ def test_a_norwegian_number_is_kept_in_e164(raw: str, e164: str) -> None:
     assert sms().parse_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "12", "+47 123", "abc", "+999 12345678", "9" * 40])
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "12", "+47 123", "abc", "+999 12345678", "9" * 40, "+47 912 34 567 x12"]
+)
 def test_an_invalid_number_is_refused(raw: str) -> None:
     with pytest.raises(Invalid, match="phone_invalid"):
         sms().parse_phone(raw)

@@ -22,8 +22,8 @@ def parse(raw: str, *, default_region: str, regions: Set[str]) -> str:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise Invalid("phone_invalid") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise Invalid("phone_invalid")
+    if not phonenumbers.is_valid_number(number) or number.extension:
+        raise Invalid("phone_invalid")  # an extension cannot receive a text
     if phonenumbers.region_code_for_number(number) not in regions:
         raise Invalid("phone_country")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
