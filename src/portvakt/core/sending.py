@@ -33,17 +33,17 @@ class BudgetSpent(Throttled):
 def spend(
     s: Session, ctx: Context, budgets: Sequence[SendBudget], *, kind: str, user_id: int
 ) -> None:
-    """Check every budget, then count one send against each; ``BudgetSpent`` for the first
-    that is spent (nothing is counted then)."""
+    """Count one send against every budget; ``BudgetSpent`` for the first that goes over its
+    limit. Counting first (one atomic upsert each) means two requests at once cannot both take
+    the last one; the caller's transaction rolls back with the exception, and nothing it
+    counted stays counted."""
     now = ctx.now()
     for budget in budgets:
-        count, started = ratelimit.current(s, budget.key, now=now, window=budget.seconds)
-        if count >= budget.limit:
+        if ratelimit.hit(s, budget.key, now=now, window=budget.seconds) > budget.limit:
+            _count, started = ratelimit.current(s, budget.key, now=now, window=budget.seconds)
             left = started + timedelta(seconds=budget.seconds) - now
             retry = int(left.total_seconds())
             raise BudgetSpent(budget, kind=kind, user_id=user_id, retry_after=retry)
-    for budget in budgets:
-        ratelimit.hit(s, budget.key, now=now, window=budget.seconds)
 
 
 def ensure_deliverable(core: Core, deliveries: Sequence[Delivery]) -> None:

@@ -294,3 +294,9 @@ def test_settings_read_regions_from_text_and_lists() -> None:
     assert SmsSettings.model_validate({"allowed_regions": "no, se"}).regions == {"NO", "SE"}
     with pytest.raises(ValidationError):
         SmsSettings.model_validate({"allowed_regions": 5})
+
+
+def test_the_validate_api_spends_no_address_budget(ctx: Context) -> None:
+    api = replace(ctx, door=Door.API)  # the address is the integration's, shared by many
+    issued = sms().challenge(api, ChallengeRequest("tx", USER, (cred(),), Purpose.API))
+    assert "address" not in {b.name for b in issued.budgets}

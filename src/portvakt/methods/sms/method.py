@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from portvakt.context import Context
-from portvakt.domain import CredentialView, UserRef
+from portvakt.domain import CredentialView, Door, UserRef
 from portvakt.errors import Invalid, Throttled
 from portvakt.methods.base import (
     NO_ANSWERS,
@@ -212,7 +212,7 @@ class SmsMethod(MethodDefaults):
             SendBudget("person_day", f"sms-person-day:{user_id}", conf.per_person_day, DAY),
             SendBudget("service", "sms-service", conf.per_service_hour, HOUR),
         ]
-        if ctx.ip:
+        if ctx.ip and ctx.door is not Door.API:  # an integration speaks for many addresses
             key = f"sms-address:{ctx.ip}"
             budgets.append(SendBudget("address", key, conf.per_address_hour, HOUR))
         return tuple(budgets)
