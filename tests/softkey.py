@@ -83,9 +83,10 @@ class Vendor:
         )
         self.cert = self.attestation_cert(self.aaguid)
 
-    def attestation_cert(self, aaguid: bytes) -> x509.Certificate:
+    def attestation_cert(self, aaguid: bytes | None) -> x509.Certificate:
+        """The maker's attestation certificate, naming ``aaguid`` (None: naming no model)."""
         now = datetime.now(UTC)
-        return (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(_name("Test Key Attestation"))
             .issuer_name(self.root.subject)
@@ -94,11 +95,11 @@ class Vendor:
             .not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.UnrecognizedExtension(FIDO_AAGUID_OID, b"\x04\x10" + aaguid), critical=False
-            )
-            .sign(self.root_key, hashes.SHA256())
         )
+        if aaguid is not None:
+            named = x509.UnrecognizedExtension(FIDO_AAGUID_OID, b"\x04\x10" + aaguid)
+            builder = builder.add_extension(named, critical=False)
+        return builder.sign(self.root_key, hashes.SHA256())
 
     @property
     def aaguid_text(self) -> str:
@@ -232,29 +233,41 @@ class SoftKey:
 
 
 def mds_blob(
-    vendor: Vendor, *, name: str = "Test Key", status: str = "FIDO_CERTIFIED"
+    vendor: Vendor,
+    *,
+    name: str = "Test Key",
+    status: str = "FIDO_CERTIFIED",
+    payload: Any = None,
+    with_root: bool = False,
 ) -> tuple[str, bytes]:
     """An MDS3 blob naming ``vendor``'s model, signed by a signer certificate issued by a new
-    MDS root; (blob text, the MDS root's PEM)."""
+    MDS root (``with_root``: the root in the chain too); (blob text, the MDS root's PEM).
+    ``payload`` replaces the whole payload."""
     from joserfc import jws
     from joserfc.jwk import ECKey
 
     signer = Vendor()  # its root is the MDS root, its attestation key the blob signer
-    payload = {
-        "legalHeader": "test",
-        "no": 7,
-        "nextUpdate": "2099-01-01",
-        "entries": [
-            {
-                "aaguid": vendor.aaguid_text,
-                "metadataStatement": {
-                    "description": name,
-                    "attestationRootCertificates": [vendor.root_b64()],
+    payload = (
+        payload
+        if payload is not None
+        else {
+            "legalHeader": "test",
+            "no": 7,
+            "nextUpdate": "2099-01-01",
+            "entries": [
+                {
+                    "aaguid": vendor.aaguid_text,
+                    "metadataStatement": {
+                        "description": name,
+                        "attestationRootCertificates": [vendor.root_b64()],
+                    },
+                    "statusReports": [{"status": status}],
                 },
-                "statusReports": [{"status": status}],
-            }
-        ],
-    }
+                {"aaid": "4e4e#4005"},  # a UAF entry: named by another id, skipped
+                "not an entry",
+            ],
+        }
+    )
     key = ECKey.import_key(
         signer.att_key.private_bytes(
             serialization.Encoding.PEM,
@@ -263,6 +276,7 @@ def mds_blob(
         )
     )
     leaf = base64.b64encode(signer.cert.public_bytes(serialization.Encoding.DER)).decode()
-    header = {"alg": "ES256", "typ": "JWT", "x5c": [leaf]}
+    chain = [leaf, signer.root_b64()] if with_root else [leaf]
+    header = {"alg": "ES256", "typ": "JWT", "x5c": chain}
     text = jws.serialize_compact(header, json.dumps(payload).encode(), key)
     return text, signer.root_pem()

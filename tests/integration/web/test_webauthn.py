@@ -210,3 +210,48 @@ def test_step_up_with_a_key(client: TestClient, runtime: Runtime, clock: FakeClo
     assert page.status_code == 200 and page.url.path == "/account/verify/webauthn/wait"
     done = answer(client, page, key.assertion(options_on(page.text)))
     assert done.status_code == 200 and done.url.path == "/account", done.text
+
+
+def test_the_answer_door_refuses_what_it_cannot_take(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    signed_in(client, clock)
+    key = SoftKey()
+    add_key(client, key)
+    token = flows.token(client)
+    assert (
+        client.post("/signin/push/answer?tx=abcdefgh", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert (
+        client.post("/signin/nope/answer?tx=abcdefgh", data={"csrf_token": token}).status_code
+        == 404
+    )
+    # step-up: an unknown request, a malformed answer, one from elsewhere, an expired one
+    clock.advance(seconds=3600)
+    gone = client.post("/account/verify/webauthn/answer?tx=abcdefgh", data={"csrf_token": token})
+    assert gone.url.path == "/account"
+    page = client.post("/account/verify/webauthn", data={"csrf_token": flows.token(client)})
+    assert answer(client, page, "{").status_code == 400
+    elsewhere = key.assertion(options_on(page.text), origin="https://evil.example")
+    assert answer(client, page, elsewhere).status_code in {401, 409}
+    page = client.post("/account/verify/webauthn", data={"csrf_token": flows.token(client)})
+    options = options_on(page.text)
+    clock.advance(seconds=300)
+    late = answer(client, page, key.assertion(options))
+    assert late.status_code == 409 and "expired" in late.text
+    # sign-in: the request of a sign-in that is gone, then wrong answers until the lock
+    page = start_signin(client)
+    action = answer_action(page.text)
+    stranger = SoftKey()
+    statuses = [answer(client, page, stranger.assertion(options_on(page.text))).status_code]
+    statuses += [
+        answer(client, page, stranger.assertion(options_on(page.text))).status_code
+        for _ in range(12)
+    ]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    locked = answer(client, page, key.assertion(options_on(page.text)))
+    assert locked.status_code == 429 and "Retry-After" in locked.headers
+    client.cookies.clear()
+    expired = client.post(action, data={"payload": "{}", "csrf_token": flows.token(client)})
+    assert expired.status_code == 410

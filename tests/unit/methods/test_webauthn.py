@@ -230,3 +230,43 @@ def test_assertion_details(ctx: Context) -> None:
     assert method.answering_credential(challenge, FactorResponse(payload={"id": 5}), [cred]) is None
     named = FactorResponse(payload={"id": key.id})
     assert method.answering_credential(challenge, named, [cred]) == cred
+
+
+def test_a_certificate_naming_no_model_is_taken_at_its_chain(ctx: Context, tmp_path: Path) -> None:
+    vendor = Vendor()
+    method = configured(attestation="required", **files(tmp_path, vendor))
+    key = SoftKey(origin=SERVER, rp_id="mfa.example.org", aaguid=vendor.aaguid)
+    plain = vendor.attestation_cert(None)
+    assert register(method, ctx, key, fmt="packed", vendor=vendor, cert=plain).ok
+
+
+def test_blob_shapes(tmp_path: Path) -> None:
+    vendor = Vendor()
+    blob, root = mds_blob(vendor, with_root=True)  # the root itself in the chain
+    (tmp_path / "root.pem").write_bytes(root)
+    (tmp_path / "a.jwt").write_text(blob)
+    assert load(tmp_path / "a.jwt", tmp_path / "root.pem").get(vendor.aaguid_text.upper())
+    listed, other_root = mds_blob(vendor, payload=[1, 2])
+    (tmp_path / "b.jwt").write_text(listed)
+    (tmp_path / "b.pem").write_bytes(other_root)
+    with pytest.raises(MetadataError, match="payload is not an object"):
+        load(tmp_path / "b.jwt", tmp_path / "b.pem")
+    for name, header in {"c": b"[1]", "d": b'{"x5c": ["bm9wZQ"]}'}.items():
+        text = base64.urlsafe_b64encode(header).decode().rstrip("=") + ".e30.sig"
+        (tmp_path / f"{name}.jwt").write_text(text)
+        with pytest.raises(MetadataError):
+            load(tmp_path / f"{name}.jwt", tmp_path / "root.pem")
+
+
+def test_odd_values(ctx: Context, tmp_path: Path) -> None:
+    listed = WebAuthnSettings(
+        allowed_aaguids=frozenset({"cb69481e-8ff7-4039-93ec-0a2729a154a8"}),
+        mds_blob=tmp_path,
+        mds_root=tmp_path,
+    )
+    assert listed.allowed_aaguids == ("cb69481e-8ff7-4039-93ec-0a2729a154a8",)
+    method = configured()
+    cred = CredentialView(
+        1, 7, "webauthn", "", CredentialState.PENDING, False, {"expires": "soon"}, NOW, None
+    )
+    assert method.finish_enrollment(ctx, cred, FactorResponse(payload={})).reason == "expired"

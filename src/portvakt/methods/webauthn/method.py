@@ -156,7 +156,9 @@ class WebAuthnMethod(MethodDefaults):
         self, ctx: Context, cred: CredentialView, resp: FactorResponse
     ) -> Verdict:
         if resp.payload is None or not _fresh(ctx, cred.params.get("expires")):
-            return Verdict(ok=False, reason="expired" if resp.payload else "answer_format")
+            return Verdict(
+                ok=False, reason="expired" if resp.payload is not None else "answer_format"
+            )
         try:
             found = attestation.verify(
                 payload=resp.payload,
