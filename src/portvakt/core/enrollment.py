@@ -85,16 +85,11 @@ def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
     if "label" in fields:
         label = clean_label(label)
     step = method.begin_enrollment(ctx, user, given)
-    if step.deliveries:
-        if outbox is None:
-            raise Invalid("channel_unavailable")
-        sending.ensure_deliverable(core, step.deliveries)
-        outbox.extend(step.deliveries)
-    sending.spend(s, ctx, step.budgets, kind=kind, user_id=user_id)
+    sending.take(s, core, ctx, step, kind=kind, user_id=user_id, outbox=outbox)
     key_id, sealed = None, None
     if step.secret is not None:
         key_id, sealed = seal_secret(ctx, user_id=user_id, kind=kind, secret=step.secret)
-    return credentials.add(
+    credential_id = credentials.add(
         s,
         user_id=user_id,
         kind=kind,
@@ -104,6 +99,8 @@ def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
         key_id=key_id,
         sealed=sealed,
     )
+    sending.audit_sent(s, ctx, step, kind=kind, user_id=user_id, credential_id=credential_id)
+    return credential_id
 
 
 def pending_display(

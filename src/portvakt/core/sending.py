@@ -17,7 +17,7 @@ from portvakt.core import delivery, ratelimit
 from portvakt.core.audit import record
 from portvakt.core.base import Core
 from portvakt.errors import Invalid, Throttled
-from portvakt.methods.base import Delivery, SendBudget
+from portvakt.methods.base import Delivery, EnrollmentStep, SendBudget
 
 
 class BudgetSpent(Throttled):
@@ -44,6 +44,45 @@ def spend(
             left = started + timedelta(seconds=budget.seconds) - now
             retry = int(left.total_seconds())
             raise BudgetSpent(budget, kind=kind, user_id=user_id, retry_after=retry)
+
+
+def take(  # noqa: PLR0913 - keyword-only: whose, and where the deliveries go
+    s: Session,
+    core: Core,
+    ctx: Context,
+    step: EnrollmentStep,
+    *,
+    kind: str,
+    user_id: int,
+    outbox: list[Delivery] | None,
+) -> None:
+    """A new credential's deliveries (a code to a new number) into ``outbox``, for the caller to
+    send after the commit (with no outbox, a step that sends is refused), and its budgets
+    spent."""
+    if step.deliveries:
+        if outbox is None:
+            raise Invalid("channel_unavailable")
+        ensure_deliverable(core, step.deliveries)
+        outbox.extend(step.deliveries)
+    spend(s, ctx, step.budgets, kind=kind, user_id=user_id)
+
+
+def audit_sent(
+    s: Session, ctx: Context, step: EnrollmentStep, *, kind: str, user_id: int, credential_id: int
+) -> None:
+    """``<kind>.sent`` for what a new credential sent, as a challenge's sending is audited."""
+    if step.deliveries:
+        channels = sorted({d.channel for d in step.deliveries})
+        details = {"purpose": "activation", "channels": channels}
+        record(
+            s,
+            ctx,
+            f"{kind}.sent",
+            user_id=user_id,
+            method=kind,
+            credential_id=credential_id,
+            details=details,
+        )
 
 
 def ensure_deliverable(core: Core, deliveries: Sequence[Delivery]) -> None:

@@ -62,6 +62,9 @@ def test_a_phone_is_added_on_security_info_and_confirmed_with_a_code(
     )
     assert done.url.path == "/account", done.text
     assert "•••• 67" in client.get("/account").text
+    with runtime.core.store.read() as s:
+        audited = s.query(AuditEvent).filter_by(event="sms.sent").one()
+        assert audited.details == {"purpose": "activation", "channels": ["sms"]}
 
 
 def test_an_invalid_or_forbidden_number_gets_a_clear_400(
