@@ -92,6 +92,9 @@ class MethodContract:
         verdict = method.finish_enrollment(ctx, cred, first)
         assert verdict.ok, verdict.reason
 
+    def test_an_enrolled_credential_is_usable(self, method: Method, ctx: Context) -> None:
+        assert method.usable(ctx, self.enrolled(method, ctx))
+
     def test_a_right_answer_is_accepted(self, method: Method, ctx: Context) -> None:
         cred = self.enrolled(method, ctx)
         challenge = self.challenge(method, ctx, cred)

@@ -47,6 +47,14 @@ MESSAGES = {
     ),
     "invalid_email": N_("invalid email address"),
     "last_method": N_("this is the last method and two-factor sign-in is required"),
+    "user_disabled": N_("the user is disabled; enable them first"),
+    "no_password": N_(
+        "the user has no password, and a temporary access pass works only after the password; "
+        "set one first"
+    ),
+    "kind_not_allowed": N_("no temporary access pass kind is registered and allowed"),
+    "hours_out_of_range": N_("--hours is out of range"),
+    "uses_out_of_range": N_("--uses is out of range"),
     # import: the file
     "unknown_format": N_("cannot tell the format from the file name; use --format csv|jsonl"),
     "file_not_utf8": N_("the file is not UTF-8 text"),

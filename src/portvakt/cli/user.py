@@ -19,6 +19,7 @@ from portvakt.cli.common import (
     table,
 )
 from portvakt.cli.i18n import _, ngettext
+from portvakt.cli.passes import TAP_HELP, tap
 from portvakt.cli.userimport import IMPORT_HELP, import_users
 from portvakt.core import enrollment, users
 from portvakt.core.base import Core
@@ -223,6 +224,7 @@ def audit(
 
 
 app.command("import", help=IMPORT_HELP)(import_users)
+app.command(help=TAP_HELP)(tap)  # ``portvakt user tap``, named by the function
 
 
 def _ensure_new(core: Core, username: str) -> None:

@@ -37,6 +37,7 @@ class Event(enum.StrEnum):
     METHOD_DEFAULT = "method.default_changed"
     METHOD_REMOVED = "method.removed"
     METHODS_RESET = "method.reset"
+    METHOD_ISSUED = "method.issued"  # an operator issued a credential (a temporary access pass)
     DEVICE_REMEMBERED = "device.remembered"
     DEVICE_REVOKED = "device.revoked"
     SIGNOUT = "session.signout"

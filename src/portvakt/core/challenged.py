@@ -60,7 +60,13 @@ def finish_signin(
         if kind is None:
             raise Denied("push_not_approved")
         return finish_pending(
-            s, ctx, pending, method=kind, remember=remember, old_session=old_session
+            s,
+            ctx,
+            pending,
+            method=kind,
+            remember=remember,
+            old_session=old_session,
+            scope=core.registry.grants(kind),
         )
 
 

@@ -6,8 +6,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 from portvakt.context import Context
+from portvakt.core.base import Core
 from portvakt.domain import CredentialView
 from portvakt.store.repos.factors import SealedCredential
+
+
+def ways_in(core: Core, ctx: Context, active: list[CredentialView]) -> list[CredentialView]:
+    """The person's active credentials as ways in: all of them while one is still usable (an
+    expired pass next to an app is still offered, to say it expired), none when none is (a
+    person left with only a used-up pass signs in as one without methods)."""
+    registry = core.registry
+    for cred in active:
+        if cred.kind not in registry:
+            continue
+        check = getattr(registry.get(cred.kind), "usable", None)  # plugins from before it
+        if check is None or check(ctx, cred):
+            return active
+    return []
 
 
 def _aad(user_id: int, kind: str) -> bytes:

@@ -33,6 +33,12 @@ class FactorOutcome:
     credential_id: int | None = None
     throttled: Throttled | None = None
     kind: str | None = None
+    reason: str = ""  # a refusal the person is told (an expired pass), else empty
+
+
+# A right answer that no longer works, as the verdict's reason says: the error code the door
+# shows. It does not count towards the lockout (the person knew the secret).
+SHOWN_REASONS = {"expired": "credential_expired", "used_up": "credential_used_up"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,7 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
         record(s, ctx, Event.SIGNIN_THROTTLED, outcome="failure", user_id=user_id, method=named)
         return FactorOutcome(ok=False, throttled=exc)
     replayed = False
+    refusal = ""
     registry = core.registry
     for credential in _candidates(subject, kinds):
         method = registry.get(credential.view.kind)
@@ -109,7 +116,20 @@ def check_subject(  # noqa: PLR0913 - keyword-only: what is checked and what it 
                 factors.save_lock(s, user_id, replace(lock, failures=0))
             return FactorOutcome(ok=True, credential_id=view.id, kind=view.kind)
         replayed = replayed or verdict.ok or verdict.reason == "replay"
+        refusal = refusal or SHOWN_REASONS.get(verdict.reason, "")
     named = _named(subject, kinds)
+    if refusal:
+        details = {"reason": refusal}
+        record(
+            s,
+            ctx,
+            Event.FACTOR_FAILED,
+            outcome="failure",
+            user_id=user_id,
+            method=named,
+            details=details,
+        )
+        return FactorOutcome(ok=False, reason=refusal)
     event = Event.FACTOR_REPLAY if replayed else Event.FACTOR_FAILED
     record(s, ctx, event, outcome="failure", user_id=user_id, method=named)
     spend(s, ctx, budgets)

@@ -12,6 +12,7 @@ from portvakt.core.base import Core
 from portvakt.core.factor import check_code
 from portvakt.domain import AuditEntry, CredentialView, DeviceView
 from portvakt.errors import Denied, NotFound
+from portvakt.methods.base import Grant
 from portvakt.store.repos import audit, credentials, devices
 
 
@@ -42,7 +43,9 @@ def is_fresh(ctx: Context, view: sessions.SessionView, *, has_methods: bool) -> 
 def step_up(core: Core, ctx: Context, view: sessions.SessionView, *, kind: str, code: str) -> None:
     """Prove a second factor again inside a signed-in session."""
     typed = tuple(
-        k for k in core.registry.code_kinds(ctx.door.value) if k in core.knobs.allowed_kinds
+        k
+        for k in core.registry.code_kinds(ctx.door.value)
+        if k in core.knobs.allowed_kinds and core.registry.grants(k) is Grant.FULL
     )
     kinds = typed if not kind else (kind,) if kind in typed else ()
     if not kinds:

@@ -14,9 +14,13 @@ from portvakt.core.base import Core
 from portvakt.crypto import random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.domain import UserRef
+from portvakt.methods.base import Grant
 from portvakt.store.repos import devices, users, websessions
 
 TOUCH_EVERY = timedelta(seconds=60)
+# A session that may only add a method (a sign-in with a temporary access pass) ends this long
+# after it began, whatever the absolute timeout: it is for one task.
+RESTRICTED_FOR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +31,15 @@ class SessionView:
     factor_at: datetime | None
     method: str | None
     remembered: bool
+    scope: Grant = Grant.FULL
+
+    @property
+    def restricted(self) -> bool:
+        """The session may only add a method (``Grant.ENROLLMENT``)."""
+        return self.scope is not Grant.FULL
 
 
-def create(
+def create(  # noqa: PLR0913 - keyword-only: who, how, and what it may do
     session: Session,
     ctx: Context,
     *,
@@ -37,8 +47,10 @@ def create(
     method: str | None,
     factor: bool,
     remembered: bool = False,
+    scope: Grant = Grant.FULL,
 ) -> str:
-    """Start a new session (always a new id: SES-02 rotation); returns the cookie value."""
+    """Start a new session (always a new id: SES-02 rotation); returns the cookie value.
+    ``scope``: what the way in grants (``Capabilities.grants``)."""
     token = random.token()
     now = ctx.now()
     row = websessions.SessionRow(
@@ -49,6 +61,7 @@ def create(
         factor_at=now if factor else None,
         method=method,
         remembered=remembered,
+        scope=scope.value,
     )
     websessions.add(session, row, ip=ctx.ip, user_agent=(ctx.user_agent or "")[:300] or None)
     return token
@@ -68,6 +81,9 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
         user = users.by_id(s, row.user_id)
         idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
         old = now - row.created_at > timedelta(hours=settings.session_absolute_hours)
+        scope = Grant(row.scope) if row.scope in set(Grant) else Grant.ENROLLMENT
+        if scope is not Grant.FULL:
+            old = old or now - row.created_at > RESTRICTED_FOR
         view = None
         if user is not None and not user.disabled and not idle and not old:
             view = SessionView(
@@ -77,6 +93,7 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
                 factor_at=row.factor_at,
                 method=row.method,
                 remembered=row.remembered,
+                scope=scope,
             )
         stale_touch = now - row.last_seen_at > TOUCH_EVERY
     if view is None:

@@ -17,12 +17,14 @@ from portvakt.context import Context
 from portvakt.core import passwordbudget, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
+from portvakt.core.credentials import ways_in
 from portvakt.core.factor import check_code
 from portvakt.crypto import hashing, random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.directory.base import PasswordCheck, normalise_username
 from portvakt.domain import CredentialView, SignInStage, UserRef
 from portvakt.errors import Denied, Invalid, NotFound
+from portvakt.methods.base import Grant
 from portvakt.policy.engine import Decision, PolicyInput, decide
 from portvakt.store.repos import credentials, signins, users
 
@@ -171,11 +173,17 @@ def submit_code(  # noqa: PLR0913 - keyword-only: the form and the browser's coo
         if outcome.ok:
             method = outcome.kind or kinds[0]
             return finish_pending(
-                s, ctx, pending, method=method, remember=remember, old_session=old_session
+                s,
+                ctx,
+                pending,
+                method=method,
+                remember=remember,
+                old_session=old_session,
+                scope=core.registry.grants(method),
             )
     if outcome.throttled is not None:
         raise outcome.throttled
-    raise Denied("wrong_code")
+    raise Denied(outcome.reason or "wrong_code")
 
 
 def lock(s: Session, ctx: Context, pending: PendingSignIn) -> None:
@@ -205,7 +213,7 @@ def skip_activation(
         return _finish(s, ctx, pending.user.id, method="password", factor=False, old=old_session)
 
 
-def finish_pending(
+def finish_pending(  # noqa: PLR0913 - keyword-only: how, and what the session may do
     s: Session,
     ctx: Context,
     pending: PendingSignIn,
@@ -213,18 +221,22 @@ def finish_pending(
     method: str,
     remember: bool = False,
     old_session: str | None = None,
+    scope: Grant = Grant.FULL,
 ) -> Progress:
     """End a sign-in in progress with a proven second factor, inside the caller's transaction:
     the sign-in row goes (``NotFound`` if it already went or expired: the whole transaction is
     undone), a new session opens, the browser's old session ends and its apps' grants move;
-    optionally this device is remembered for the policy's number of days."""
+    optionally this device is remembered for the policy's number of days. A ``scope`` other
+    than full (a temporary access pass: it may only add a method) never remembers the device."""
     if not signins.finish(s, pending.id, ctx.now()):
         raise NotFound("signin_expired")
     device = None
     days = pending.decision.remember_device_days
-    if remember and days > 0:
+    if remember and days > 0 and scope is Grant.FULL:
         device = sessions.remember_device(s, ctx, user_id=pending.user.id, days=days)
-    done = _finish(s, ctx, pending.user.id, method=method, factor=True, old=old_session)
+    done = _finish(
+        s, ctx, pending.user.id, method=method, factor=True, old=old_session, scope=scope
+    )
     return Progress(SignInStage.DONE, session_token=done.session_token, device_token=device)
 
 
@@ -240,7 +252,7 @@ def cancel(core: Core, token: str | None) -> None:
 def _decide(
     core: Core, ctx: Context, user_id: int, *, remembered: bool, active: list[CredentialView]
 ) -> Decision:
-    kinds = frozenset(c.kind for c in active)
+    kinds = frozenset(c.kind for c in ways_in(core, ctx, active))
     data = PolicyInput(
         door=ctx.door.value, enrolled_kinds=kinds, now=ctx.now(), remembered_device=remembered
     )
@@ -293,10 +305,12 @@ def _finish(  # noqa: PLR0913 - keyword-only: how, and the browser's old session
     factor: bool,
     remembered: bool = False,
     old: str | None = None,
+    scope: Grant = Grant.FULL,
 ) -> Progress:
     token = sessions.create(
-        s, ctx, user_id=user_id, method=method, factor=factor, remembered=remembered
+        s, ctx, user_id=user_id, method=method, factor=factor, remembered=remembered, scope=scope
     )
     sessions.replace_in(s, ctx, old, token)
-    record(s, ctx, Event.SIGNIN_SUCCEEDED, user_id=user_id, method=method)
+    details = None if scope is Grant.FULL else {"scope": scope.value}
+    record(s, ctx, Event.SIGNIN_SUCCEEDED, user_id=user_id, method=method, details=details)
     return Progress(SignInStage.DONE, session_token=token)

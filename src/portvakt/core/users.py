@@ -100,9 +100,11 @@ def find(core: Core, username: str) -> UserRef:
 def details(core: Core, username: str) -> UserDetails:
     with core.store.read() as s:
         account = _get(s, username)
+        active = credentials.for_user(s, account.user.id, active_only=True)
         return UserDetails(
             user=account.user,
-            methods=len(credentials.for_user(s, account.user.id, active_only=True)),
+            # a temporary access pass is no method of the person's own
+            methods=sum(1 for c in active if not _issued(core, c.kind)),
             factor_failures=account.lock.failures,
             factor_locked_until=account.lock.locked_until,
             factor_blocked=account.lock.blocked,
@@ -162,6 +164,10 @@ def audit_trail(core: Core, username: str, limit: int = 100) -> list[dict[str, o
             }
             for e in audit.for_user(s, user.id, limit)
         ]
+
+
+def _issued(core: Core, kind: str) -> bool:
+    return kind in core.registry and core.registry.get(kind).capabilities.issued_by_operator
 
 
 def _get(s: Session, username: str) -> UserAccount:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
@@ -46,6 +47,13 @@ class Answer(enum.StrEnum):
     NONE = "none"  # nothing typed: answered out of band (an app, a link)
 
 
+class Grant(enum.StrEnum):
+    """What a sign-in with a kind opens (a session's ``scope``)."""
+
+    FULL = "full"  # everything the person may do
+    ENROLLMENT = "enrollment"  # only adding a method on Security info (and signing out)
+
+
 @dataclass(frozen=True, slots=True)
 class CodeShape:
     """A typed code as the door should ask for it. ``pattern`` matches the *normalised* code
@@ -76,10 +84,16 @@ class Capabilities:
     one_per_person: bool = False  # a new one, once confirmed, replaces the person's old one
     # fields the person fills in before ``begin_enrollment`` (``templates/start.html``)
     enroll_fields: tuple[str, ...] = ()
+    # an operator issues it to a person (``issue``: ``portvakt user tap``); people never add it
+    issued_by_operator: bool = False
+    # what a sign-in with it opens: a full session, or one that may only add a method
+    grants: Grant = Grant.FULL
 
     def __post_init__(self) -> None:
         if (self.answer is Answer.CODE) != (self.code is not None):
             raise ValueError("a code shape is given exactly when the answer is a typed code")
+        if self.issued_by_operator and self.enrollable:
+            raise ValueError("a kind an operator issues is not one people add themselves")
 
     @property
     def interactive(self) -> bool:
@@ -202,6 +216,18 @@ class EnrollmentStep:
     budgets: tuple[SendBudget, ...] = ()  # spent by the core with the pending credential
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorIssue:
+    """A credential an operator issues (``Capabilities.issued_by_operator``): ``shown`` is
+    printed once to the operator and never kept; ``params`` are stored (keyed hashes only);
+    it works until ``expires_at`` for ``uses`` sign-ins."""
+
+    shown: str = field(repr=False)
+    params: Mapping[str, Any]
+    expires_at: datetime
+    uses: int
+
+
 class Method(Protocol):
     kind: ClassVar[str]
     capabilities: ClassVar[Capabilities]
@@ -276,6 +302,17 @@ class Method(Protocol):
     ) -> CredentialView | None:
         """Which of the person's active ``credentials`` of this kind an answer given in the
         browser comes from (a WebAuthn assertion names its credential); None if none."""
+
+    def issue(
+        self, ctx: Context, user: UserRef, *, hours: int | None, uses: int | None
+    ) -> OperatorIssue:
+        """Only for ``capabilities.issued_by_operator``: a new credential for ``hours`` and
+        ``uses`` (None: the kind's defaults). Raise ``errors.Invalid`` for bounds it refuses."""
+        ...
+
+    def usable(self, ctx: Context, cred: CredentialView) -> bool:
+        """False when an active credential can no longer sign in (a pass past its end or out
+        of uses). A person whose credentials are all unusable signs in as one without any."""
         ...
 
 
@@ -291,6 +328,14 @@ class MethodDefaults:
 
     def challenge(self, ctx: Context, request: ChallengeRequest) -> Issued:
         raise NotImplementedError("this kind issues no challenge")
+
+    def issue(
+        self, ctx: Context, user: UserRef, *, hours: int | None, uses: int | None
+    ) -> OperatorIssue:
+        raise NotImplementedError("an operator does not issue this kind")
+
+    def usable(self, ctx: Context, cred: CredentialView) -> bool:
+        return True
 
     def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
         return {}

@@ -14,10 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portvakt.methods.base import Answer, Method
+from portvakt.methods.base import Answer, Grant, Method
 from portvakt.methods.push import PushMethod
 from portvakt.methods.recovery import RecoveryMethod
 from portvakt.methods.sms import SmsMethod
+from portvakt.methods.tap import TapMethod
 from portvakt.methods.totp import TotpMethod
 from portvakt.methods.webauthn import WebAuthnMethod
 
@@ -26,6 +27,7 @@ BUILT_IN: tuple[type[Method], ...] = (
     PushMethod,
     RecoveryMethod,
     WebAuthnMethod,
+    TapMethod,
     SmsMethod,
 )
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
@@ -64,6 +66,18 @@ class Registry:
     def is_fallback(self, kind: str) -> bool:
         method = self._methods.get(kind)
         return method is not None and method.capabilities.fallback
+
+    def grants(self, kind: str) -> Grant:
+        """What a sign-in with ``kind`` opens (``Capabilities.grants``); unknown: nothing more
+        than adding a method."""
+        method = self._methods.get(kind)
+        return method.capabilities.grants if method is not None else Grant.ENROLLMENT
+
+    def issued_kind(self) -> str | None:
+        """The kind an operator issues (``Capabilities.issued_by_operator``), if one is
+        registered (the first, when several are)."""
+        found = [k for k, m in self._methods.items() if m.capabilities.issued_by_operator]
+        return found[0] if found else None
 
     def __contains__(self, kind: object) -> bool:
         return kind in self._methods

@@ -26,13 +26,13 @@ from portvakt.web import cookies
 from portvakt.web.api import app as app_api
 from portvakt.web.api import fast
 from portvakt.web.api import validate as validate_api
-from portvakt.web.deps import CsrfFailed, SignInRequired, renderer
+from portvakt.web.deps import CsrfFailed, Restricted, SignInRequired, renderer
 from portvakt.web.i18n import LANGUAGES, Catalogs
 from portvakt.web.messages import error_text
 from portvakt.web.nul import NulMiddleware
 from portvakt.web.oidc import endpoints as oidc_endpoints
 from portvakt.web.oidc import pages as oidc_pages
-from portvakt.web.pages import account, answer, challenge, signin
+from portvakt.web.pages import account, adding, answer, challenge, signin
 from portvakt.web.pages.account import safe_next
 from portvakt.web.render import Renderer
 from portvakt.web.security import SecurityMiddleware, is_machine_path
@@ -42,6 +42,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 PRUNE_EVERY_SECONDS = 600
+ADD_METHOD = "/account/methods/add"  # where a session that may only add a method is sent
 
 
 class PortvaktApp(FastAPI):
@@ -101,6 +102,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(app_api.router)
     app.include_router(signin.router, include_in_schema=False)
     app.include_router(account.router, include_in_schema=False)
+    app.include_router(adding.router, include_in_schema=False)
     app.include_router(challenge.router, include_in_schema=False)
     app.include_router(answer.router, include_in_schema=False)
     app.include_router(oidc_pages.router)
@@ -161,6 +163,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         response = RedirectResponse("/signin", status_code=303)
         cookies.clear(request, response, cookies.SESSION)
         return response
+
+    @app.exception_handler(Restricted)
+    async def restricted(request: Request, exc: Restricted) -> Response:
+        if request.method in {"GET", "HEAD"}:
+            return RedirectResponse(ADD_METHOD, status_code=303)
+        return _error(request, 403, "finish_adding_first")
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:

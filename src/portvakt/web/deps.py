@@ -24,6 +24,11 @@ class SignInRequired(Exception):
     """No live session: pages answer with a redirect to the sign-in page."""
 
 
+class Restricted(Exception):
+    """A session that may only add a method (a temporary access pass) asked for anything else:
+    a page sends it to adding a method, a form is refused."""
+
+
 class CsrfFailed(Exception):
     pass
 
@@ -95,10 +100,21 @@ def web(request: Request) -> Web:
     return Web(request=request, rt=rt, ctx=ctx, renderer=pages)
 
 
-def current_session(w: Annotated[Web, Depends(web)]) -> sessions.SessionView:
+def enrolling_session(w: Annotated[Web, Depends(web)]) -> sessions.SessionView:
+    """Any live session, a restricted one too: only for adding a method and signing out."""
     view = sessions.load(w.rt.core, w.ctx, w.cookie(cookies.SESSION))
     if view is None:
         raise SignInRequired
+    return view
+
+
+def current_session(
+    view: Annotated[sessions.SessionView, Depends(enrolling_session)],
+) -> sessions.SessionView:
+    """A full session: every page but adding a method refuses a restricted one here, in one
+    place (``Restricted``)."""
+    if view.restricted:
+        raise Restricted
     return view
 
 
@@ -114,3 +130,5 @@ async def csrf_protect(request: Request) -> None:
 
 W = Annotated[Web, Depends(web)]
 Live = Annotated[sessions.SessionView, Depends(current_session)]
+# a full session or one that may only add a method (a sign-in with a temporary access pass)
+Enrolling = Annotated[sessions.SessionView, Depends(enrolling_session)]

@@ -16,6 +16,16 @@ ERRORS: dict[str, str] = {
     ),
     "rate_limited": N_("Too many attempts. Wait %(minutes)s minutes and try again."),
     "enrollment_tries": N_("Too many wrong codes. Start adding the method again."),
+    "credential_expired": N_(
+        "That pass has expired. Ask your helpdesk for a new one, or sign in another way."
+    ),
+    "credential_used_up": N_(
+        "That pass has been used up. Ask your helpdesk for a new one, or sign in another way."
+    ),
+    "finish_adding_first": N_(
+        "You signed in with a temporary access pass: finish adding a sign-in method first, "
+        "then sign in again with it."
+    ),
     "signin_expired": N_("Your sign-in has expired or was not found. Please sign in again."),
     "wrong_stage": N_("This step of the sign-in is not available. Please sign in again."),
     "activation_required": N_("You must add a sign-in method before you continue."),

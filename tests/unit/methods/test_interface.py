@@ -14,6 +14,7 @@ from portvakt.methods.base import (
     Capabilities,
     ChallengeState,
     CodeShape,
+    Grant,
     Method,
     MethodDefaults,
     Strength,
@@ -109,8 +110,28 @@ def test_the_registry_finds_code_kinds_templates_and_static_files() -> None:
     registry = Registry(BUILT_IN)
     assert registry.code_kinds(Door.API.value) == ("totp", "recovery")
     assert registry.code_kinds(Door.RADIUS.value) == ("totp", "recovery")
+    assert registry.code_kinds(Door.WEB.value) == ("totp", "recovery", "tap")
     assert set(registry.template_folders()) == set(registry.kinds())  # every built-in has some
     assert {"recovery", "webauthn"} <= set(registry.static_folders())
     assert registry.ordered(["totp", "recovery", "push"]) == ["push", "totp", "recovery"]
     assert registry.is_fallback("recovery") and not registry.is_fallback("nope")
     assert PushMethod.capabilities.challenge and not TotpMethod.capabilities.challenge
+    assert registry.issued_kind() == "tap" and Registry((TotpMethod,)).issued_kind() is None
+    assert registry.grants("tap") is Grant.ENROLLMENT and registry.grants("totp") is Grant.FULL
+    assert registry.grants("nope") is Grant.ENROLLMENT
+
+
+def test_a_kind_an_operator_issues_is_not_one_people_add() -> None:
+    with pytest.raises(ValueError, match="operator"):
+        Capabilities(
+            answer=Answer.NONE,
+            doors=frozenset({"web"}),
+            strength=Strength.STRONG,
+            amr=("otp",),
+            issued_by_operator=True,
+        )
+
+
+def test_methods_without_operator_issue_refuse_it() -> None:
+    with pytest.raises(NotImplementedError):
+        TotpMethod().issue(None, None, hours=1, uses=1)  # type: ignore[arg-type]

@@ -88,8 +88,10 @@ class Redirect:
 
 @dataclass(frozen=True, slots=True)
 class Interact:
-    """The person must sign in (``signin``; ``fresh``: even if signed in) or prove a second
-    factor in this session (``step_up``) before the request can be answered."""
+    """The person must sign in (``signin``; ``fresh``: even if signed in), prove a second
+    factor in this session (``step_up``), or first add a method (``add_method``: the session
+    may only do that, a sign-in with a temporary access pass) before the request can be
+    answered."""
 
     step: str
     request: AuthRequest
@@ -180,6 +182,11 @@ def decide(
     """Answer the request for the browser's session ``live`` (None: not signed in)."""
     if live is None or _needs_fresh(ctx, req, live):
         return _sign_in(ctx, req, live, "Sign-in required.")
+    if live.restricted:  # an app sign-in never completes with a temporary access pass
+        if "none" in req.prompt:
+            error = OAuthError("interaction_required", "A sign-in method must be added first.")
+            return error_redirect(ctx, req, error)
+        return Interact("add_method", req)
     if _someone_else(core, req, live):
         return _sign_in(ctx, req, live, "The person signed in is not the one id_token_hint names.")
     if session_level(core.registry, live) < req.level:

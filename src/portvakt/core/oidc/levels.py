@@ -9,7 +9,7 @@ import enum
 from collections.abc import Iterable
 
 from portvakt.core.sessions import SessionView
-from portvakt.methods.base import Strength
+from portvakt.methods.base import Grant, Strength
 from portvakt.methods.registry import Registry
 
 ACR_PREFIX = "urn:portvakt:acr:"
@@ -57,7 +57,11 @@ def reachable(registry: Registry, kinds: Iterable[str], level: Level) -> bool:
     """Whether someone with these active method kinds can reach ``level`` by a step-up."""
     if level is Level.PWD:
         return True
-    strengths = {registry.get(k).capabilities.strength for k in kinds if k in registry.kinds()}
+    strengths = {
+        registry.get(k).capabilities.strength
+        for k in kinds
+        if k in registry.kinds() and registry.grants(k) is Grant.FULL  # a pass never steps up
+    }
     if level is Level.PHR:
         return Strength.PHISHING_RESISTANT in strengths
     return bool(strengths)

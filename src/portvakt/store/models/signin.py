@@ -41,6 +41,9 @@ class WebSession(Base):
     factor_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     method: Mapped[str | None] = mapped_column(String(32))
     remembered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # what the session may do: ``full``, or ``enrollment`` (only add a method: a sign-in with
+    # a kind whose ``Capabilities.grants`` says so, such as a temporary access pass)
+    scope: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 

@@ -64,13 +64,16 @@ def add(  # noqa: PLR0913 - keyword-only, one per column
     created_at: datetime,
     key_id: str | None = None,
     sealed: bytes | None = None,
+    active: bool = False,
 ) -> int:
-    """A new pending credential; its id."""
+    """A new pending credential (``active``: one that needs no confirming, never the
+    default: a pass an operator issued); its id."""
+    state = CredentialState.ACTIVE if active else CredentialState.PENDING
     row = Credential(
         user_id=user_id,
         kind=kind,
         label=label,
-        state=CredentialState.PENDING.value,
+        state=state.value,
         is_default=False,
         params=dict(params),
         created_at=created_at,

@@ -21,6 +21,7 @@ class SessionRow:
     factor_at: datetime | None
     method: str | None
     remembered: bool
+    scope: str = "full"  # or "enrollment": the session may only add a method
 
 
 def add(s: Session, row: SessionRow, *, ip: str | None, user_agent: str | None) -> None:
@@ -33,6 +34,7 @@ def add(s: Session, row: SessionRow, *, ip: str | None, user_agent: str | None) 
             factor_at=row.factor_at,
             method=row.method,
             remembered=row.remembered,
+            scope=row.scope,
             ip=ip,
             user_agent=user_agent,
         )
@@ -51,6 +53,7 @@ def get(s: Session, session_id: str) -> SessionRow | None:
         factor_at=row.factor_at,
         method=row.method,
         remembered=row.remembered,
+        scope=row.scope,
     )
 
 

@@ -121,6 +121,8 @@ def _answer(w: Web, outcome: Redirect | Interact, *, token: str | None) -> Respo
         token = parked.park(w.rt.core, w.ctx, outcome.request, for_signin=outcome.step == "signin")
     if outcome.step == "step_up":
         target = f"/account/verify?next={quote(RESUME)}"
+    elif outcome.step == "add_method":  # the add page says to finish and sign in again
+        target = "/account/methods/add"
     else:
         query = {"login": "1" if outcome.fresh else None, "login_hint": outcome.login_hint}
         shown = {k: v for k, v in query.items() if v}

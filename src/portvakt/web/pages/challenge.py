@@ -18,7 +18,7 @@ from portvakt.core import challenged, devices, signin
 from portvakt.core.challenges import Shown
 from portvakt.errors import Denied, Invalid, NotFound, Throttled
 from portvakt.web import cookies
-from portvakt.web.deps import Live, W, Web, csrf_protect
+from portvakt.web.deps import Enrolling, Live, W, Web, csrf_protect
 from portvakt.web.messages import error_text
 from portvakt.web.pages.account import safe_next
 from portvakt.web.pages.forms import Flag, Id
@@ -222,7 +222,7 @@ DONE = frozenset({"active", "expired"})
 
 
 @router.get("/account/methods/{credential_id}/{kind}")
-def enrollment_page(w: W, live: Live, credential_id: Id, kind: Kind) -> Response:
+def enrollment_page(w: W, live: Enrolling, credential_id: Id, kind: Kind) -> Response:
     try:
         shown = devices.enrollment_display(
             w.rt.core, w.ctx, user_id=live.user.id, credential_id=credential_id
@@ -245,7 +245,7 @@ def enrollment_page(w: W, live: Live, credential_id: Id, kind: Kind) -> Response
 
 
 @router.get("/account/methods/{credential_id}/{kind}/events")
-async def enrollment_events(w: W, live: Live, credential_id: Id, kind: Kind) -> Response:
+async def enrollment_events(w: W, live: Enrolling, credential_id: Id, kind: Kind) -> Response:
     async def read() -> Snapshot:
         shown = await run_in_threadpool(
             devices.enrollment_display,

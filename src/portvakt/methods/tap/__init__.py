@@ -1,0 +1,3 @@
+from portvakt.methods.tap.method import TapMethod
+
+__all__ = ["TapMethod"]
