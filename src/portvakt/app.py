@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from portvakt.channels.geoip import locator_from_path
 from portvakt.channels.notify import notifier_from_url
 from portvakt.context import Context, SystemClock
+from portvakt.core import delivery
 from portvakt.core.base import Core, knobs_from_settings
 from portvakt.crypto.secretbox import KeyRing
 from portvakt.directory.local import LocalDirectory
@@ -36,6 +40,7 @@ class Runtime:
         user_agent: str | None = None,
         actor: str | None = None,
         base_url: str | None = None,
+        language: str | None = None,
     ) -> Context:
         return Context(
             settings=self.settings,
@@ -46,6 +51,7 @@ class Runtime:
             user_agent=user_agent,
             actor=actor,
             base_url=base_url,
+            language=language,
         )
 
     def with_clock(self, clock: Clock) -> Runtime:
@@ -87,7 +93,18 @@ def build(settings: Settings, *, clock: Clock | None = None, upgrade: bool = Tru
         locator=locator_from_path(settings.geoip_database),
         senders=load_senders(settings),
     )
-    return Runtime(settings=settings, core=core, box=box, clock=clock or SystemClock())
+    runtime = Runtime(settings=settings, core=core, box=box, clock=clock or SystemClock())
+    for channel, sender in core.senders.items():
+        if hasattr(sender, "on_failure"):  # a port that reports what it could not send
+            sender.on_failure = partial(_undelivered, runtime, channel)
+    return runtime
+
+
+def _undelivered(
+    runtime: Runtime, channel: str, to: str, payload: Mapping[str, Any], error: str
+) -> None:
+    ctx = runtime.context(Door.CLI, actor="delivery")
+    delivery.failed(runtime.core, ctx, channel, payload, error)
 
 
 def load_senders(settings: Settings) -> dict[str, Sender]:

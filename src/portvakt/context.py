@@ -25,6 +25,10 @@ class Context:
     user_agent: str | None = None
     actor: str | None = None  # operator or user name for audit; None = the person themself
     base_url: str | None = None  # how this server is reached (settings.public_url or request)
+    language: str | None = None  # the reader's language (a text message); None: the default
+
+    def lang(self) -> str:
+        return self.language or self.settings.default_language
 
     def now(self) -> datetime:
         return self.clock.now()

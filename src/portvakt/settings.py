@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,7 +21,37 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-SECRET_FIELDS = frozenset({"secret_key", "database_url", "redis_url"})
+SECRET_FIELDS = frozenset(
+    {"secret_key", "database_url", "redis_url", "sms_http", "sms_fallback_http", "sms_smtp"}
+)
+SmsGatewayName = Literal["http", "smtp", "file"]
+
+
+class SmsHttpSettings(BaseModel):
+    """An operator's HTTP API for text messages: ``$to`` (E.164), ``$text`` and ``$sender`` in
+    ``url`` and ``body`` are replaced, escaped for the URL and for ``content_type``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://")
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str = '{"to": "$to", "text": "$text", "from": "$sender"}'
+    content_type: str = "application/json"
+
+
+class SmsSmtpSettings(BaseModel):
+    """Email-to-SMS: one message to ``recipient`` (``$number``: the E.164 digits, no ``+``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    recipient: str = Field("$number@sms.example.org", pattern=r"\$number")
 
 
 # old name -> (kind, name in [methods.<kind>]); removed in a later release
@@ -145,12 +175,36 @@ class Settings(BaseSettings):
         10_000, ge=100, description="Wrong codes through one validate-API integration per window"
     )
 
+    # Text messages: the gateways an SMS code goes through, in order (docs/operators/sms.md)
+    sms_gateway: SmsGatewayName | None = Field(None, description="http, smtp or file")
+    sms_fallback_gateway: SmsGatewayName | None = Field(
+        None, description="Tried when the first gateway fails"
+    )
+    sms_file: Path | None = Field(None, description="file gateway: JSON lines appended here")
+    sms_sender: str = Field("Portvakt", min_length=1, max_length=11)
+    sms_http: SmsHttpSettings | None = None
+    sms_fallback_http: SmsHttpSettings | None = Field(
+        None, description="The fallback gateway's HTTP API, when both are http"
+    )
+    sms_smtp: SmsSmtpSettings | None = None
+    sms_timeout_seconds: float = Field(5, gt=0, le=30)
+    sms_retries: int = Field(1, ge=0, le=5, description="Retries per gateway before the next")
+
     # Reverse proxies
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="Addresses or networks whose X-Forwarded-For and X-Forwarded-Proto are "
         "believed; none by default",
     )
+
+    @model_validator(mode="after")
+    def _sms_gateways(self) -> Settings:
+        """Each chosen text-message gateway has what it needs (a start-up error otherwise)."""
+        needs = {"file": "sms_file", "smtp": "sms_smtp", "http": "sms_http"}
+        for chosen in (self.sms_gateway, self.sms_fallback_gateway):
+            if chosen is not None and getattr(self, needs[chosen]) is None:
+                raise ValueError(f"sms gateway {chosen} needs {needs[chosen]}")
+        return self
 
     @model_validator(mode="after")
     def _legacy_method_settings(self) -> Settings:

@@ -35,10 +35,14 @@ Username = Annotated[str, typer.Argument(help=_("The person's username."), show_
 @app.command(
     help=_("Create a user; the password is asked for (hidden, twice) unless given on stdin.")
 )
-def add(
+def add(  # noqa: PLR0913, PLR0917 - one per option
     username: Username,
     display_name: Annotated[str | None, typer.Option(help=_("Name shown to people."))] = None,
     email: Annotated[str | None, typer.Option(help=_("Email address."))] = None,
+    phone: Annotated[
+        str | None,
+        typer.Option(help=_("Mobile number (E.164, such as +4712345678), confirmed on first use.")),
+    ] = None,
     password_stdin: StdinOption = False,
     no_password: Annotated[
         bool, typer.Option("--no-password", help=_("Create the user without a password."))
@@ -59,6 +63,7 @@ def add(
             password=password,
             display_name=display_name,
             email=email,
+            phone=phone,
         )
     if as_json:
         emit_json(_user_json(ref))

@@ -10,11 +10,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from portvakt.context import Context
-from portvakt.core import enrollment, signin, tokenclaim
+from portvakt.core import delivery, enrollment, sending, signin, tokenclaim
 from portvakt.core.base import Core
 from portvakt.domain import CredentialState, SignInStage
 from portvakt.errors import Denied, Invalid, NotFound, PortvaktError
-from portvakt.methods.base import NO_ANSWERS, Answer
+from portvakt.methods.base import NO_ANSWERS, Answer, Delivery
 from portvakt.store.repos import credentials, signins
 
 
@@ -51,12 +51,15 @@ def begin(
     found = pending(core, ctx, token)
     if kind not in kinds(core, found):
         raise Invalid("kind_not_allowed")
-    with core.store.write() as s:
+    outbox: list[Delivery] = []
+    with sending.audited(core, ctx), core.store.write() as s:
         signin.lock(s, ctx, found)
         credential_id = enrollment.begin_in(
-            s, core, ctx, user_id=found.user.id, kind=kind, answers=answers
+            s, core, ctx, user_id=found.user.id, kind=kind, answers=answers, outbox=outbox
         )
         signins.set_pending_credential(s, found.id, credential_id)
+    for item in outbox:
+        delivery.deliver(core, item)
     return credential_id
 
 

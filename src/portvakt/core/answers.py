@@ -49,10 +49,13 @@ def answer_in(  # noqa: PLR0913 - keyword-only: which challenge, whose, what was
     binding: Binding,
     user_id: int,
     response: FactorResponse,
+    budgets: tuple[factor.Budget, ...] | None = None,
 ) -> Answered:
     """Apply ``response`` to the pending challenge ``challenge_id`` of ``binding``. Raising
-    nothing inside: a refusal is returned, so that the failure it counts is committed."""
-    budgets = (factor.address_budget(ctx),)
+    nothing inside: a refusal is returned, so that the failure it counts is committed.
+    ``budgets``: what a wrong answer spends (by default the caller's address's; the validate
+    API spends its integration's)."""
+    budgets = budgets or (factor.address_budget(ctx),)
     subject = factors.by_id(s, user_id, rate_keys=factor.keys_of(budgets))
     found = challenges.get(s, challenge_id, for_update=True)
     early = _early(ctx, subject, found, binding, user_id, core)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portvakt import protocol
 from portvakt.context import Context
-from portvakt.core import delivery, throttle
+from portvakt.core import delivery, sending, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed
@@ -57,7 +57,7 @@ def issue(
         raise Invalid("kind_not_allowed")
     if not core.registry.get(kind).capabilities.challenge:
         raise Invalid("kind_not_allowed")
-    with core.store.write() as s:
+    with sending.audited(core, ctx), core.store.write() as s:
         active = [c for c in credentials.for_user(s, user.id, active_only=True) if c.kind == kind]
         if not active:
             raise Invalid("kind_not_allowed")
@@ -98,9 +98,8 @@ def issue_in(  # noqa: PLR0913
         place=delivery.place(core, ctx),
     )
     issued = method.challenge(ctx, request)
-    missing = [d.channel for d in issued.deliveries if not delivery.can_deliver(core, d.channel)]
-    if missing:
-        raise Invalid("channel_unavailable")  # nothing is stored: the transaction rolls back
+    sending.ensure_deliverable(core, issued.deliveries)  # else nothing is stored
+    sending.spend(s, ctx, issued.budgets, kind=kind, user_id=user.id)
     superseded = challenges.supersede(s, user.id, kind) if issued.supersede else []
     expires = now + timedelta(seconds=issued.seconds)
     challenges.add(

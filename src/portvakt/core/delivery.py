@@ -5,13 +5,16 @@ apps and pages of an answer. Also where a request comes from, as a challenge sho
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portvakt.context import Context
 from portvakt.core.agents import agent_of
+from portvakt.core.audit import record
 from portvakt.core.base import Core
 from portvakt.methods.base import Delivery
+from portvakt.store.repos import challenges
 
 if TYPE_CHECKING:
     from portvakt.core.challenges import Shown
@@ -46,6 +49,29 @@ def deliver(core: Core, delivery: Delivery) -> None:
         core.notifier.publish(delivery.to, json.dumps(dict(delivery.payload)))
     else:
         core.senders[delivery.channel].send(delivery.to, delivery.payload)
+
+
+def failed(core: Core, ctx: Context, channel: str, payload: Mapping[str, Any], error: str) -> None:
+    """Every gateway of ``channel`` failed to send ``payload`` (a port calls this, from its own
+    thread): audited (``delivery.failed``, never the person's failure), and the challenge it
+    was for (``payload["tx"]``) says so to its waiting page (``reason`` ``undelivered``)."""
+    tx = payload.get("tx")
+    with core.store.write() as s:
+        found = challenges.get(s, tx) if isinstance(tx, str) else None
+        user_id = found.view.user_id if found is not None else None
+        if found is not None:
+            challenges.mark_undelivered(s, found.view.id)
+        record(
+            s,
+            ctx,
+            "delivery.failed",
+            outcome="failure",
+            user_id=user_id,
+            method=found.view.kind if found is not None else None,
+            details={"channel": channel, "error": error[:200], "tx": tx if found else None},
+        )
+    if found is not None and user_id is not None:
+        announce(core, user_id, found.view.id, "undelivered")
 
 
 def announce(core: Core, user_id: int, tx: str, state: str) -> None:

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import ratelimit, sessions
+from portvakt.core import delivery, ratelimit, sending, sessions
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.core.credentials import open_sealed, seal_secret
 from portvakt.domain import CredentialState, CredentialView
 from portvakt.errors import Conflict, Denied, Invalid, NotFound, PortvaktError, Throttled
-from portvakt.methods.base import NO_ANSWERS, FactorResponse
+from portvakt.methods.base import NO_ANSWERS, Delivery, FactorResponse
 from portvakt.store.repos import credentials, users
 
 MAX_LABEL = 64
@@ -46,8 +46,14 @@ def begin(
     """Create a pending credential (replacing an older pending one of the same kind). An empty
     label means "show the name of the kind" in the reader's language; ``answers`` are the
     fields of the kind's start page (``Capabilities.enroll_fields``)."""
-    with core.store.write() as s:
-        return begin_in(s, core, ctx, user_id=user_id, kind=kind, label=label, answers=answers)
+    outbox: list[Delivery] = []
+    with sending.audited(core, ctx), core.store.write() as s:
+        found = begin_in(
+            s, core, ctx, user_id=user_id, kind=kind, label=label, answers=answers, outbox=outbox
+        )
+    for item in outbox:
+        delivery.deliver(core, item)
+    return found
 
 
 def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
@@ -59,8 +65,11 @@ def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
     kind: str,
     label: str = "",
     answers: Mapping[str, str] = NO_ANSWERS,
+    outbox: list[Delivery] | None = None,
 ) -> int:
-    """``begin`` inside the caller's transaction."""
+    """``begin`` inside the caller's transaction; the step's deliveries (a code sent to a new
+    number) are added to ``outbox``, for the caller to send after the commit (with none given,
+    a step that sends something is refused)."""
     if kind not in core.knobs.allowed_kinds or kind not in core.registry:
         raise Invalid("kind_not_allowed")
     method = core.registry.get(kind)
@@ -76,10 +85,11 @@ def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
     if "label" in fields:
         label = clean_label(label)
     step = method.begin_enrollment(ctx, user, given)
+    sending.take(s, core, ctx, step, kind=kind, user_id=user_id, outbox=outbox)
     key_id, sealed = None, None
     if step.secret is not None:
         key_id, sealed = seal_secret(ctx, user_id=user_id, kind=kind, secret=step.secret)
-    return credentials.add(
+    credential_id = credentials.add(
         s,
         user_id=user_id,
         kind=kind,
@@ -89,6 +99,8 @@ def begin_in(  # noqa: PLR0913 - keyword-only, as ``begin``
         key_id=key_id,
         sealed=sealed,
     )
+    sending.audit_sent(s, ctx, step, kind=kind, user_id=user_id, credential_id=credential_id)
+    return credential_id
 
 
 def pending_display(

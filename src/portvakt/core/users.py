@@ -12,7 +12,7 @@ from portvakt.core import sessions, throttle
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
 from portvakt.crypto import hashing
-from portvakt.directory.base import normalise_username
+from portvakt.directory.base import normalise_phone, normalise_username
 from portvakt.domain import UserAccount, UserRef
 from portvakt.errors import Conflict, Invalid, NotFound
 from portvakt.store.errors import Duplicate
@@ -53,7 +53,7 @@ def check_profile(display_name: str | None, email: str | None) -> None:
         raise Invalid("invalid_email")
 
 
-def add(
+def add(  # noqa: PLR0913 - keyword-only, one per profile field
     core: Core,
     ctx: Context,
     *,
@@ -61,9 +61,13 @@ def add(
     password: str | None,
     display_name: str | None = None,
     email: str | None = None,
+    phone: str | None = None,
 ) -> UserRef:
+    """A new person; ``phone`` (E.164, ``+4712345678``) is one an operator registers for them,
+    offered when they add text-message codes and confirmed by a code then."""
     name = normalise_username(username)
     check_profile(display_name, email)
+    phone = normalise_phone(phone) if phone else None
     password_hash = None
     if password is not None:
         check_password_policy(password)
@@ -77,6 +81,7 @@ def add(
                 username=name,
                 display_name=display_name or name,
                 email=email,
+                phone=phone,
                 password_hash=password_hash,
                 created_at=ctx.now(),
                 password_changed_at=ctx.now() if password_hash else None,

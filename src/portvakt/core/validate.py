@@ -183,7 +183,7 @@ def check_in(s: Session, core: Core, ctx: Context, request: CodeCheck) -> Result
             details["method"] = outcome.kind or kinds[0]
         elif outcome.throttled is not None:
             result = _locked(outcome.throttled)
-    _audit(s, ctx, result, user_id, details)
+    audit(s, ctx, result, user_id, details)
     return result
 
 
@@ -237,7 +237,7 @@ def start_challenge(
     except Invalid:  # no active credential of the kind, or the kind not allowed
         result = Result(REJECT)
     with core.store.write() as s:
-        _audit(s, ctx, result, user_id, details)
+        audit(s, ctx, result, user_id, details)
     return result
 
 
@@ -262,11 +262,11 @@ def poll(core: Core, ctx: Context, integration: IntegrationView, tx: str) -> Res
         else:
             result = Result(ACCEPT) if challenges.use(s, tx, binding) else Result(REJECT)
         if result.status == ACCEPT or user is None or user.disabled:
-            _audit(s, ctx, result, row.user_id, details)
+            audit(s, ctx, result, row.user_id, details)
     return result
 
 
-def _audit(
+def audit(
     s: Session, ctx: Context, result: Result, user_id: int | None, details: dict[str, str]
 ) -> None:
     accepted = result.status == ACCEPT

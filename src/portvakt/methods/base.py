@@ -108,7 +108,7 @@ class Delivery:
 
     channel: str
     to: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, Any] = field(repr=False)  # may hold a code: never in a log line
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +127,19 @@ class ChallengeRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class SendBudget:
+    """A counter the core spends when it sends something (SMS pumping, resend limits): with
+    ``limit`` already spent in the last ``seconds`` nothing is sent or kept, the answer is
+    ``errors.Throttled("send_budget")``, and ``<kind>.budget_exceeded`` is audited with
+    ``name``. ``key`` should not hold personal data as such (hash a phone number)."""
+
+    name: str  # for the audit row: ``number``, ``person``, ``address``, ``service``
+    key: str
+    limit: int
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class Issued:
     """A new challenge: ``data`` is kept server-side (never shown), ``prompt`` is what the door
     shows (a number to match, a masked phone number, WebAuthn options), ``deliveries`` go out
@@ -138,6 +151,7 @@ class Issued:
     prompt: Mapping[str, Any] = field(default_factory=dict)
     deliveries: tuple[Delivery, ...] = ()
     supersede: bool = True
+    budgets: tuple[SendBudget, ...] = ()  # spent by the core when it keeps the challenge
 
 
 class CounterRule(enum.StrEnum):
@@ -199,6 +213,7 @@ class EnrollmentStep:
     secret: bytes | None = field(repr=False)
     params: Mapping[str, Any]
     deliveries: tuple[Delivery, ...] = ()
+    budgets: tuple[SendBudget, ...] = ()  # spent by the core with the pending credential
 
 
 @dataclass(frozen=True, slots=True)

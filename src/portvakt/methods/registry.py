@@ -18,6 +18,7 @@ from portvakt.methods.base import Answer, Grant, Method
 from portvakt.methods.oath import OathMethod
 from portvakt.methods.push import PushMethod
 from portvakt.methods.recovery import RecoveryMethod
+from portvakt.methods.sms import SmsMethod
 from portvakt.methods.tap import TapMethod
 from portvakt.methods.totp import TotpMethod
 from portvakt.methods.webauthn import WebAuthnMethod
@@ -31,6 +32,7 @@ BUILT_IN: tuple[type[Method], ...] = (
     TapMethod,
     OathMethod,
     YubicoOtpMethod,
+    SmsMethod,
 )
 KIND = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
@@ -86,13 +88,16 @@ class Registry:
         return kind in self._methods
 
     def code_kinds(self, door: str) -> tuple[str, ...]:
-        """Kinds answered by a typed code at ``door`` (worked out once per door)."""
+        """Kinds answered by a typed code at ``door`` without a challenge issued first (worked
+        out once per door); a code that answers a challenge (SMS) is checked against it."""
         found = self._code_kinds.get(door)
         if found is None:
             found = self._code_kinds[door] = tuple(
                 kind
                 for kind, method in self._methods.items()
-                if method.capabilities.answer is Answer.CODE and door in method.capabilities.doors
+                if method.capabilities.answer is Answer.CODE
+                and not method.capabilities.challenge
+                and door in method.capabilities.doors
             )
         return found
 

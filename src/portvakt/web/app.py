@@ -66,6 +66,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         finally:
             stop.set()
             await task  # lets a prune in flight finish before the engine goes away
+            for sender in runtime.core.senders.values():  # a queue sends what it holds first
+                close = getattr(sender, "close", None)
+                if callable(close):
+                    await asyncio.to_thread(close)
             await runtime.core.notifier.stop()
 
     app = PortvaktApp(

@@ -89,10 +89,15 @@ def web(request: Request) -> Web:
     rt = runtime(request)
     client = request.client.host if request.client else None
     base = rt.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
+    pages = renderer(request)
     ctx = rt.context(
-        Door.WEB, ip=client, user_agent=request.headers.get("user-agent"), base_url=base.rstrip("/")
+        Door.WEB,
+        ip=client,
+        user_agent=request.headers.get("user-agent"),
+        base_url=base.rstrip("/"),
+        language=pages.language(request),  # a text message is written in it
     )
-    return Web(request=request, rt=rt, ctx=ctx, renderer=renderer(request))
+    return Web(request=request, rt=rt, ctx=ctx, renderer=pages)
 
 
 def enrolling_session(w: Annotated[Web, Depends(web)]) -> sessions.SessionView:

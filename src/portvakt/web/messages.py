@@ -59,6 +59,18 @@ ERRORS: dict[str, str] = {
     "not_pending": N_("This request has already been used or has ended. Start again."),
     "expired": N_("The request expired. Start again."),
     "replay": N_("That answer was already used. Start again."),
+    "too_many_attempts": N_("Too many wrong codes for this request. Ask for a new code."),
+    "phone_required": N_("Enter your mobile phone number."),
+    "phone_invalid": N_(
+        "That is not a valid mobile phone number. Check it, and include the country code "
+        "(such as +47) for a number from another country."
+    ),
+    "phone_country": N_(
+        "Codes can't be sent to phone numbers in that country. Use a number from a country "
+        "this service sends to, or choose another method."
+    ),
+    "code_resend": N_("A code was sent just now. Wait a moment before you ask for a new one."),
+    "send_budget": N_("Too many codes were sent. Try again later, or sign in another way."),
     "not_ready": N_("Not yet: approve the test request in the app, then continue."),
     "channel_unavailable": N_(
         "The code cannot be sent right now. Sign in another way, or ask your service desk."

@@ -289,3 +289,18 @@ def test_add_with_undecodable_stdin_is_one_line_and_exit_2(cli: Cli) -> None:
 
     assert result.exit_code == 2
     assert result.stderr == "Error: input is not valid UTF-8 text\n"
+
+
+def test_add_with_a_phone_registers_it_for_text_message_codes(cli: Cli, direct: Runtime) -> None:
+    cli.ok("user", "add", "erin", "--no-password", "--phone", "+47 912 34 567")
+
+    with direct.core.store.read() as s:
+        found = user_rows.by_username(s, "erin")
+        assert found is not None and found.phone == "+4791234567"
+
+
+def test_add_with_an_invalid_phone_says_so(cli: Cli) -> None:
+    result = cli("user", "add", "frank", "--no-password", "--phone", "12")
+
+    assert result.exit_code != 0
+    assert "invalid phone number" in result.output

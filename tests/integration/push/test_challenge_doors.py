@@ -16,7 +16,7 @@ from tests.integration.web import flows
 TX = "AAAAAAAAAAAAAAAAAAAAAA"
 
 
-@pytest.mark.parametrize("kind", ["totp", "sms", "lettercode"])
+@pytest.mark.parametrize("kind", ["totp", "voice", "lettercode"])
 def test_a_kind_that_sends_nothing_has_no_sign_in_door(
     client: TestClient, alice: UserRef, clock: FakeClock, kind: str
 ) -> None:

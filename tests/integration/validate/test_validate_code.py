@@ -128,7 +128,7 @@ def test_ten_wrong_through_the_api_lock(
         b'{"code": "123456"}',
         b'{"username": "alice", "code": "123456", "extra": 1}',
         b'{"username": "alice", "code": "123456", "method": "push"}',
-        b'{"username": "alice", "method": "sms"}',
+        b'{"username": "alice", "method": "voice"}',
         b'{"username": "alice", "code": 123456}',
         b'{"username": "' + b"a" * 300 + b'", "code": "123456"}',
         b'{"username": "alice", "code": "' + b"1" * 100 + b'"}',

@@ -87,7 +87,7 @@ def test_method_settings_are_validated_and_given_to_the_method() -> None:
         ((Settled,), {"settled": {"period": "soon"}}, "settings of the settled method"),
         ((Settled,), {"settled": {"colour": "red"}}, "settings of the settled method"),
         ((Bare,), {"bare": {"window": 2}}, "takes no settings"),
-        ((TotpMethod,), {"sms": {}}, "unknown methods: sms"),
+        ((TotpMethod,), {"voice": {}}, "unknown methods: voice"),
     ],
 )
 def test_bad_method_settings_stop_the_start(

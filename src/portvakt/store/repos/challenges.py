@@ -183,6 +183,17 @@ def set_data(s: Session, challenge_id: str, data: Mapping[str, Any]) -> None:
     )
 
 
+def mark_undelivered(s: Session, challenge_id: str) -> None:
+    """A pending challenge whose message no gateway could send: its ``reason`` says so (it
+    stays pending; a new one may be asked for)."""
+    s.execute(
+        update(Challenge)
+        .where(Challenge.id == challenge_id, Challenge.state == ChallengeState.PENDING.value)
+        .values(reason="undelivered")
+        .execution_options(synchronize_session=False)
+    )
+
+
 def use(s: Session, challenge_id: str, binding: Binding) -> str | None:
     """Move an approved challenge bound to ``binding`` to ``used`` exactly once; its kind, or
     None when it was not an approved challenge of ``binding``."""

@@ -100,12 +100,14 @@ def create(  # noqa: PLR0913 - keyword-only, one per column
     password_hash: str | None,
     created_at: datetime,
     password_changed_at: datetime | None,
+    phone: str | None = None,
 ) -> UserRef:
     """Add a person; ``Duplicate`` when the username is taken (perhaps concurrently)."""
     row = User(
         username=username,
         display_name=display_name,
         email=email,
+        phone=phone,
         password_hash=password_hash,
         created_at=created_at,
         password_changed_at=password_changed_at,

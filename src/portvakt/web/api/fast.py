@@ -55,7 +55,8 @@ async def serve(app: Starlette, scope: Scope, receive: Receive, send: Send, then
     max_code = rt.core.registry.max_code_length(Door.API.value)
     small = more is False and len(raw) <= MAX_BODY
     body = validate.parse(raw, max_code=max_code) if small else None
-    if body is None or body.code is None or nul.found(scope, raw):  # the stack refuses NUL
+    # the stack answers the rest: a challenge to send or answer, a NUL (refused there)
+    if body is None or body.code is None or body.username is None or nul.found(scope, raw):
         if more is not None:  # not a disconnect
             await then(scope, _replay(raw, more, receive), send)
         return

@@ -21,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from portvakt.app import Runtime
 from portvakt.context import Context
-from portvakt.core import integrations, validate
+from portvakt.core import integrations, validate, validate_answer
 from portvakt.core.integrations import IntegrationView
 from portvakt.domain import Door
-from portvakt.errors import NotFound
+from portvakt.errors import Invalid, NotFound
 from portvakt.web.deps import runtime
 from portvakt.web.schemas.validate import (
     CLIENT_IP_ERROR,
@@ -113,7 +113,10 @@ def parse(raw: bytes, *, max_code: int = MAX_CODE) -> ValidateRequest | None:
 
 def bad_body(raw: bytes) -> JSONResponse:
     """The 400 for a body ``parse`` refused; it names client_ip when that is what is wrong."""
-    message = "The body must be {username, code} or {username, method: push} (and client_ip)."
+    message = (
+        "The body must be {username, code}, {username, method} (and client_ip), or "
+        "{transaction_id, code}."
+    )
     try:
         ValidateRequest.model_validate_json(raw)
     except ValidationError as exc:
@@ -133,12 +136,12 @@ async def check_code(
     ip: str | None,
     user_agent: str | None,
 ) -> validate.Result | None:
-    """The code check of ``body`` (which has a code): its result, or None when the key no
-    longer exists (it was deleted since it was cached). Both doors to the check come here:
-    ``validate_start`` and the fast path (``web.api.fast``)."""
+    """The code check of ``body`` (which has a username and a code): its result, or None
+    when the key no longer exists (it was deleted since it was cached). Both doors to the
+    check come here: ``validate_start`` and the fast path (``web.api.fast``)."""
     ctx = rt.context(Door.API, ip=ip, user_agent=user_agent, actor=integration.name)
-    code = cast(str, body.code)
-    check = validate.CodeCheck(integration, digest, body.username, code, body.client_ip)
+    code, username = cast(str, body.code), cast(str, body.username)
+    check = validate.CodeCheck(integration, digest, username, code, body.client_ip)
     return await validate.check(rt.core, ctx, check)  # confirms the key itself
 
 
@@ -156,7 +159,7 @@ async def validate_start(request: Request) -> Response:  # noqa: PLR0911 - one p
             return unauthorized()
         cache.put(digest, integration)
     body = parse(await request.body(), max_code=rt.core.registry.max_code_length(Door.API.value))
-    if body is not None and body.code is not None:
+    if body is not None and body.code is not None and body.username is not None:
         client = request.client.host if request.client else None
         agent = request.headers.get("user-agent")
         result = await check_code(rt, integration, digest, body, ip=client, user_agent=agent)
@@ -166,14 +169,34 @@ async def validate_start(request: Request) -> Response:  # noqa: PLR0911 - one p
     if body is None:
         return bad_body(await request.body())
     ctx = _context(request, integration)
+    if body.transaction_id is not None:
+        return await answer_challenge(rt, ctx, integration, body)
     kind = cast(str, body.method)
     registry = rt.core.registry
     sendable = kind in registry and registry.get(kind).capabilities.challenge
     if not sendable or Door.API.value not in registry.get(kind).capabilities.doors:
         return _error(400, "invalid_request", f"{kind!r} is not a method that can be sent.")
+    username = cast(str, body.username)
     result = await run_in_threadpool(
-        validate.start_challenge, rt.core, ctx, integration, body.username, kind, body.client_ip
+        validate.start_challenge, rt.core, ctx, integration, username, kind, body.client_ip
     )
+    return JSONResponse(result.as_json())
+
+
+async def answer_challenge(
+    rt: Runtime, ctx: Context, integration: IntegrationView, body: ValidateRequest
+) -> Response:
+    """``{"transaction_id", "code"}``: the code the person got for a challenge sent with
+    ``method`` (an SMS code)."""
+    tx, code = cast(str, body.transaction_id), cast(str, body.code)
+    try:
+        result = await run_in_threadpool(
+            validate_answer.answer, rt.core, ctx, integration, tx, code
+        )
+    except NotFound:
+        return _error(404, "not_found", "No such transaction.")
+    except Invalid:
+        return _error(400, "invalid_request", "That transaction is not answered with a code.")
     return JSONResponse(result.as_json())
 
 
@@ -184,8 +207,11 @@ router.add_api_route(
     route_class_override=_Direct,
     response_model=ValidateResponse,
     response_model_exclude_none=True,
-    responses=ERRORS,
-    summary="Check a code, or send a push",
+    responses={
+        **ERRORS,
+        404: {"model": ApiError, "description": "No such transaction for this integration."},
+    },
+    summary="Check a code, send a challenge (push, SMS), or answer one with its code",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -256,6 +282,6 @@ def document_methods(schema: dict[str, Any], kinds: list[str]) -> dict[str, Any]
     if "method" in body.get("properties", {}):
         body["properties"]["method"] = {"anyOf": [named, {"type": "null"}], "default": None}
     for branch in body.get("oneOf", []):
-        if "method" in branch.get("properties", {}):
+        if branch.get("properties", {}).get("method", {}).get("type") == "string":
             branch["properties"]["method"] = named
     return schema

@@ -18,13 +18,16 @@ from portvakt.errors import Invalid
 
 MAX_USERNAME = 256
 MAX_CODE = 256  # a CodeShape's ceiling: each kind's shape bounds its own codes (core.factor)
+MAX_TX = 64
 NO_NUL = r"^[^\x00]*$"  # a NUL character is refused by every door (web/nul.py)
 CLIENT_IP_ERROR = "client_ip must be an IPv4 or IPv6 address (at most 45 characters)."
 
 
 class ValidateRequest(BaseModel):
     """``{"username": …, "code": …}`` checks a typed code; ``{"username": …, "method": "push"}``
-    sends a push. Exactly one of ``code`` and ``method``; ``client_ip`` is optional."""
+    sends a challenge (a push, an SMS code); ``{"transaction_id": …, "code": …}`` answers a
+    challenge that takes a typed code (the SMS code the person received). ``client_ip`` is
+    optional with a username."""
 
     # "Exactly one of code and method" in the document too (null counts as absent): a body
     # with neither or both fits no branch, or both, of the oneOf, and the API answers 400.
@@ -32,13 +35,47 @@ class ValidateRequest(BaseModel):
         extra="forbid",
         json_schema_extra={
             "oneOf": [
-                {"required": ["code"], "properties": {"code": {"type": "string"}}},
-                {"required": ["method"], "properties": {"method": {"type": "string"}}},
+                {
+                    "required": ["username", "code"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "code": {"type": "string"},
+                        "transaction_id": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["username", "method"],
+                    "properties": {
+                        "username": {"type": "string"},
+                        "method": {"type": "string"},
+                        "transaction_id": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["transaction_id", "code"],
+                    "properties": {
+                        "transaction_id": {"type": "string"},
+                        "code": {"type": "string"},
+                        "username": {"type": "null"},
+                        "method": {"type": "null"},
+                        "client_ip": {"type": "null"},
+                    },
+                },
             ]
         },
     )
 
-    username: str = Field(min_length=1, max_length=MAX_USERNAME, pattern=NO_NUL)
+    username: str | None = Field(
+        default=None, min_length=1, max_length=MAX_USERNAME, pattern=NO_NUL
+    )
+    transaction_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TX,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="With `code`: the transaction of a challenge sent with `method` (an SMS "
+        "code), answered with the code the person typed.",
+    )
     code: str | None = Field(default=None, min_length=1, max_length=MAX_CODE, pattern=NO_NUL)
     method: str | None = Field(
         default=None,
@@ -84,6 +121,10 @@ class ValidateRequest(BaseModel):
     def _one_of(self) -> ValidateRequest:
         if (self.code is None) == (self.method is None):
             raise ValueError("give either code or method")
+        if (self.username is None) == (self.transaction_id is None):
+            raise ValueError("give either username or transaction_id")
+        if self.transaction_id is not None and (self.method or self.client_ip):
+            raise ValueError("a transaction_id comes with a code only")
         return self
 
 

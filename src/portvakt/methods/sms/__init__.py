@@ -1,0 +1,3 @@
+from portvakt.methods.sms.method import SmsMethod
+
+__all__ = ["SmsMethod"]
