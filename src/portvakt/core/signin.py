@@ -14,18 +14,17 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from portvakt.context import Context
-from portvakt.core import passwordbudget, sessions
+from portvakt.core import passwordbudget, sessions, ways
 from portvakt.core.audit import Event, record
 from portvakt.core.base import Core
-from portvakt.core.credentials import ways_in
 from portvakt.core.factor import check_code
 from portvakt.crypto import hashing, random
 from portvakt.crypto.hashing import sha256_hex
 from portvakt.directory.base import PasswordCheck, normalise_username
-from portvakt.domain import CredentialView, SignInStage, UserRef
+from portvakt.domain import SignInStage, UserRef
 from portvakt.errors import Denied, Invalid, NotFound
 from portvakt.methods.base import Grant
-from portvakt.policy.engine import Decision, PolicyInput, decide
+from portvakt.policy.engine import Decision
 from portvakt.store.repos import credentials, signins, users
 
 INVALID_CREDENTIALS = "invalid_credentials"
@@ -108,16 +107,16 @@ def submit_password(
             users.rehash(s, user.id, found.new_hash)
         remembered = sessions.device_is_remembered(s, ctx, user_id=user.id, token=device_token)
         active = credentials.for_user(s, user.id, active_only=True)
-        decision = _decide(core, ctx, user.id, remembered=remembered, active=active)
+        decision = ways.decision(core, ctx, user.id, remembered=remembered, active=active)
         record(s, ctx, Event.SIGNIN_PASSWORD_OK, user_id=user.id)
         if decision.enrollment_required:
             progress = _pending(s, ctx, user.id, SignInStage.ACTIVATION)
         elif decision.factor_required:
-            default, _last = _ways(core, active, decision.offered_kinds)
+            default, _last = ways.offered_ways(core, active, decision.offered_kinds)
             progress = replace(_pending(s, ctx, user.id, SignInStage.FACTOR), default_kind=default)
         else:
             method = "remembered_device" if remembered else "password"
-            progress = _finish(
+            progress = open_session(
                 s, ctx, user.id, method=method, factor=False, remembered=remembered, old=old_session
             )
     return replace(progress, wait=admission.wait)
@@ -135,8 +134,8 @@ def load(core: Core, ctx: Context, token: str | None) -> PendingSignIn:
         if user is None or user.disabled:
             raise NotFound("signin_expired")
         active = credentials.for_user(s, user.id, active_only=True)
-        decision = _decide(core, ctx, user.id, remembered=False, active=active)
-        default, last = _ways(core, active, decision.offered_kinds)
+        decision = ways.decision(core, ctx, user.id, remembered=False, active=active)
+        default, last = ways.offered_ways(core, active, decision.offered_kinds)
         return PendingSignIn(
             id=row.id,
             user=user,
@@ -210,7 +209,9 @@ def skip_activation(
             user_id=pending.user.id,
             details={"days_left": pending.decision.grace_days_left},
         )
-        return _finish(s, ctx, pending.user.id, method="password", factor=False, old=old_session)
+        return open_session(
+            s, ctx, pending.user.id, method="password", factor=False, old=old_session
+        )
 
 
 def finish_pending(  # noqa: PLR0913 - keyword-only: how, and what the session may do
@@ -234,7 +235,7 @@ def finish_pending(  # noqa: PLR0913 - keyword-only: how, and what the session m
     days = pending.decision.remember_device_days
     if remember and days > 0 and scope is Grant.FULL:
         device = sessions.remember_device(s, ctx, user_id=pending.user.id, days=days)
-    done = _finish(
+    done = open_session(
         s, ctx, pending.user.id, method=method, factor=True, old=old_session, scope=scope
     )
     return Progress(SignInStage.DONE, session_token=done.session_token, device_token=device)
@@ -247,36 +248,6 @@ def cancel(core: Core, token: str | None) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _decide(
-    core: Core, ctx: Context, user_id: int, *, remembered: bool, active: list[CredentialView]
-) -> Decision:
-    kinds = frozenset(c.kind for c in ways_in(core, ctx, active))
-    data = PolicyInput(
-        door=ctx.door.value, enrolled_kinds=kinds, now=ctx.now(), remembered_device=remembered
-    )
-    return decide(core.knobs, data)
-
-
-def _ways(
-    core: Core, active: list[CredentialView], offered: frozenset[str]
-) -> tuple[str | None, str | None]:
-    """The kind the second-factor page opens with (the person's default method, or the first
-    way in they have) and the other kind they used last."""
-    usable = [c for c in active if c.kind in offered]
-    ordered = core.registry.ordered({c.kind for c in usable})
-    chosen = next((c.kind for c in usable if c.is_default), None)
-    default = chosen if chosen is not None else (ordered[0] if ordered else None)
-    others = [
-        c
-        for c in usable
-        if c.kind != default
-        and c.last_used_at is not None
-        and not core.registry.is_fallback(c.kind)
-    ]
-    last = max(others, key=lambda c: c.last_used_at or c.created_at).kind if others else None
-    return default, last
 
 
 def _pending(s: Session, ctx: Context, user_id: int, stage: SignInStage) -> Progress:
@@ -296,7 +267,7 @@ def _pending(s: Session, ctx: Context, user_id: int, stage: SignInStage) -> Prog
     return Progress(stage, signin_token=token)
 
 
-def _finish(  # noqa: PLR0913 - keyword-only: how, and the browser's old session
+def open_session(  # noqa: PLR0913 - keyword-only: how, and the browser's old session
     s: Session,
     ctx: Context,
     user_id: int,
