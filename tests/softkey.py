@@ -126,6 +126,7 @@ class SoftKey:
     )
     credential_id: bytes = field(default_factory=lambda: os.urandom(32))
     count: int = 0
+    user_handle: bytes = b""  # from the registration options: a passkey names its person
 
     @property
     def id(self) -> str:
@@ -169,6 +170,7 @@ class SoftKey:
     ) -> dict[str, Any]:
         """``navigator.credentials.create``: fmt ``none``, ``self`` (packed self-attestation) or
         ``packed`` (signed by ``vendor``'s attestation key, with its certificate)."""
+        self.user_handle = unb64(options["user"]["id"])
         client = self._client_data("webauthn.create", options["challenge"], origin)
         flags = UP | AT | (UV if uv else 0)
         auth = self._auth_data(rp_id=rp_id, flags=flags, count=0, attested=True)
@@ -208,8 +210,10 @@ class SoftKey:
         count: int | None = None,
         uv: bool = True,
         challenge: str | None = None,
+        handle: bytes | None = None,
     ) -> dict[str, Any]:
-        """``navigator.credentials.get``; the sign count moves on by one unless given."""
+        """``navigator.credentials.get``; the sign count moves on by one unless given. Asked
+        without naming a credential (a passkey), it names its person by the user handle."""
         if count is None:
             if self.counts:
                 self.count += 1
@@ -219,15 +223,19 @@ class SoftKey:
             rp_id=rp_id, flags=UP | (UV if uv else 0), count=count, attested=False
         )
         signature = self.key.sign(auth + hashlib.sha256(client).digest(), ec.ECDSA(hashes.SHA256()))
+        response = {
+            "clientDataJSON": b64(client),
+            "authenticatorData": b64(auth),
+            "signature": b64(signature),
+        }
+        named = self.user_handle if handle is None else handle
+        if not options.get("allowCredentials") and named:
+            response["userHandle"] = b64(named)
         return {
             "id": self.id,
             "rawId": self.id,
             "type": "public-key",
-            "response": {
-                "clientDataJSON": b64(client),
-                "authenticatorData": b64(auth),
-                "signature": b64(signature),
-            },
+            "response": response,
             "clientExtensionResults": {},
         }
 

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
 
     # Activation policy
     mfa_required: bool = True
+    passwordless: bool = Field(
+        False, description="people with a passkey may sign in without their password"
+    )
     enrollment_deadline: date | None = Field(
         None, description="Until this date people may skip activation (grace period)"
     )

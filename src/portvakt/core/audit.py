@@ -17,6 +17,7 @@ log = logging.getLogger("portvakt.audit")
 class Event(enum.StrEnum):
     SIGNIN_PASSWORD_FAILED = "signin.password_failed"
     SIGNIN_PASSWORD_OK = "signin.password_ok"
+    SIGNIN_PASSWORDLESS = "signin.passwordless"  # a passkey stood for password and factor
     SIGNIN_SUCCEEDED = "signin.succeeded"
     SIGNIN_THROTTLED = "signin.throttled"
     FACTOR_FAILED = "factor.failed"

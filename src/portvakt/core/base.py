@@ -38,6 +38,7 @@ def knobs_from_settings(settings: Settings, registry: Registry) -> Knobs:
     return Knobs(
         allowed_kinds=allowed_kinds(settings, registry),
         mfa_required=settings.mfa_required,
+        passwordless=settings.passwordless,
         enrollment_deadline=settings.enrollment_deadline,
         remember_device_days=settings.remember_device_days,
         lockout_threshold=settings.factor_lockout_threshold,

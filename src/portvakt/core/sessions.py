@@ -32,6 +32,7 @@ class SessionView:
     method: str | None
     remembered: bool
     scope: Grant = Grant.FULL
+    password: bool = True  # the sign-in began with the password (not a passkey)
 
     @property
     def restricted(self) -> bool:
@@ -48,6 +49,7 @@ def create(  # noqa: PLR0913 - keyword-only: who, how, and what it may do
     factor: bool,
     remembered: bool = False,
     scope: Grant = Grant.FULL,
+    password: bool = True,
 ) -> str:
     """Start a new session (always a new id: SES-02 rotation); returns the cookie value.
     ``scope``: what the way in grants (``Capabilities.grants``)."""
@@ -62,6 +64,7 @@ def create(  # noqa: PLR0913 - keyword-only: who, how, and what it may do
         method=method,
         remembered=remembered,
         scope=scope.value,
+        password=password,
     )
     websessions.add(session, row, ip=ctx.ip, user_agent=(ctx.user_agent or "")[:300] or None)
     return token
@@ -94,6 +97,7 @@ def load(core: Core, ctx: Context, token: str | None) -> SessionView | None:
                 method=row.method,
                 remembered=row.remembered,
                 scope=scope,
+                password=row.password,
             )
         stale_touch = now - row.last_seen_at > TOUCH_EVERY
     if view is None:

@@ -277,9 +277,18 @@ def open_session(  # noqa: PLR0913 - keyword-only: how, and the browser's old se
     remembered: bool = False,
     old: str | None = None,
     scope: Grant = Grant.FULL,
+    password: bool = True,
 ) -> Progress:
+    """A new session for a finished sign-in (``password``: it began with the password)."""
     token = sessions.create(
-        s, ctx, user_id=user_id, method=method, factor=factor, remembered=remembered, scope=scope
+        s,
+        ctx,
+        user_id=user_id,
+        method=method,
+        factor=factor,
+        remembered=remembered,
+        scope=scope,
+        password=password,
     )
     sessions.replace_in(s, ctx, old, token)
     details = None if scope is Grant.FULL else {"scope": scope.value}

@@ -88,6 +88,9 @@ class Capabilities:
     issued_by_operator: bool = False
     # what a sign-in with it opens: a full session, or one that may only add a method
     grants: Grant = Grant.FULL
+    # signs a person in without a password where policy allows (``passwordless``): a passkey
+    # names them and proves two factors at once (``first_step_options``, ``identify``)
+    first_step: bool = False
 
     def __post_init__(self) -> None:
         if (self.answer is Answer.CODE) != (self.code is not None):
@@ -340,6 +343,16 @@ class Method(Protocol):
     ) -> CredentialView | None:
         """Which of the person's active ``credentials`` of this kind an answer given in the
         browser comes from (a WebAuthn assertion names its credential); None if none."""
+        ...
+
+    def first_step_options(self, ctx: Context, challenge: bytes) -> Mapping[str, Any]:
+        """Only for ``capabilities.first_step``: what the sign-in page needs to ask for an
+        answer from anyone (``options``; ``autocomplete``: the username field's token)."""
+        ...
+
+    def identify(self, ctx: Context, resp: FactorResponse) -> int | None:
+        """Only for ``capabilities.first_step``: the person's id an answer names (a passkey's
+        user handle), checked; None when it names nobody."""
 
     def issue(
         self, ctx: Context, user: UserRef, *, hours: int | None, uses: int | None
@@ -392,6 +405,12 @@ class MethodDefaults:
 
     def usable(self, ctx: Context, cred: CredentialView) -> bool:
         return True
+
+    def first_step_options(self, ctx: Context, challenge: bytes) -> Mapping[str, Any]:
+        raise NotImplementedError("this kind is no first step")
+
+    def identify(self, ctx: Context, resp: FactorResponse) -> int | None:
+        return None
 
     def prompt(self, ctx: Context, challenge: ChallengeView) -> Mapping[str, Any]:
         return {}

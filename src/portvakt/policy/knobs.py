@@ -10,6 +10,7 @@ from datetime import date
 @dataclass(frozen=True, slots=True)
 class Knobs:
     mfa_required: bool = True
+    passwordless: bool = False  # a passkey (Capabilities.first_step) may replace the password
     enrollment_deadline: date | None = None  # grace: activation may be skipped until this date
     remember_device_days: int = 20  # 0 hides "don't ask again on this device"
     allowed_kinds: frozenset[str] = frozenset()  # the composition root: every registered kind

@@ -32,7 +32,16 @@ from portvakt.web.messages import error_text
 from portvakt.web.nul import NulMiddleware
 from portvakt.web.oidc import endpoints as oidc_endpoints
 from portvakt.web.oidc import pages as oidc_pages
-from portvakt.web.pages import account, activating, adding, answer, challenge, signin, tokens
+from portvakt.web.pages import (
+    account,
+    activating,
+    adding,
+    answer,
+    challenge,
+    passwordless,
+    signin,
+    tokens,
+)
 from portvakt.web.pages.account import safe_next
 from portvakt.web.render import Renderer
 from portvakt.web.security import SecurityMiddleware, is_machine_path
@@ -102,6 +111,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(app_api.router)
     app.include_router(signin.router, include_in_schema=False)
     app.include_router(activating.router, include_in_schema=False)
+    app.include_router(passwordless.router, include_in_schema=False)
     app.include_router(account.router, include_in_schema=False)
     app.include_router(adding.router, include_in_schema=False)
     app.include_router(tokens.router, include_in_schema=False)

@@ -51,6 +51,10 @@ ERRORS: dict[str, str] = {
     "device_not_found": N_("That device was not found."),
     "kind_not_allowed": N_("That kind of sign-in method is not available."),
     "cannot_be_default": N_("That method can't be your default sign-in method."),
+    "passkey_refused": N_(
+        "That passkey could not sign you in. Sign in with your username and password instead."
+    ),
+    "passkey_expired": N_("The sign-in page was open too long. Try the passkey again."),
     "answer_format": N_("That answer could not be read. Try again or sign in another way."),
     "wrong_answer": N_("That didn't work. Try again or sign in another way."),
     "unknown_credential": N_(

@@ -270,3 +270,35 @@ def test_odd_values(ctx: Context, tmp_path: Path) -> None:
         1, 7, "webauthn", "", CredentialState.PENDING, False, {"expires": "soon"}, NOW, None
     )
     assert method.finish_enrollment(ctx, cred, FactorResponse(payload={})).reason == "expired"
+
+
+def test_oidc_reports_a_key_and_leaves_out_the_password_a_passkey_stood_for() -> None:
+    from portvakt.core.oidc.levels import Level, session_amr, session_level
+    from portvakt.core.sessions import SessionView
+    from portvakt.methods.registry import BUILT_IN, Registry
+
+    registry = Registry(BUILT_IN)
+    view = SessionView("s", USER, NOW, NOW, "webauthn", remembered=False)
+    assert session_amr(registry, view) == ["pwd", "hwk", "mfa"]
+    assert session_level(registry, view) is Level.PHR
+    passkey = SessionView("s", USER, NOW, NOW, "webauthn", remembered=False, password=False)
+    assert session_amr(registry, passkey) == ["hwk", "mfa"]
+
+
+def test_a_passkey_names_its_person_by_a_handle_only_this_server_makes(ctx: Context) -> None:
+    method = configured()
+    handle = method.user_handle(ctx, 7)
+    assert len(handle) == 32 and method.identify(ctx, _named(handle)) == 7
+    forged = (8).to_bytes(8, "big") + handle[8:]
+    assert method.identify(ctx, _named(forged)) is None
+    assert method.identify(ctx, _named(handle[:20])) is None
+    assert method.identify(ctx, FactorResponse(payload={"response": {"userHandle": "a"}})) is None
+    assert method.identify(ctx, FactorResponse(payload={})) is None
+    shown = method.first_step_options(ctx, b"c" * 32)
+    assert shown["autocomplete"] == "webauthn"
+    assert shown["options"]["userVerification"] == "required"
+
+
+def _named(handle: bytes) -> FactorResponse:
+    text = base64.urlsafe_b64encode(handle).rstrip(b"=").decode()
+    return FactorResponse(payload={"response": {"userHandle": text}})

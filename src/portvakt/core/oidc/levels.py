@@ -46,7 +46,7 @@ def session_level(registry: Registry, view: SessionView) -> Level:
 
 
 def session_amr(registry: Registry, view: SessionView) -> list[str]:
-    amr = ["pwd"]
+    amr = ["pwd"] if view.password else []
     if session_level(registry, view) is not Level.PWD and view.method is not None:
         amr.extend(registry.get(view.method).capabilities.amr)
         amr.append("mfa")

@@ -14,6 +14,7 @@ self-attestation and ``none`` never pass an allow-list."""
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -60,6 +61,7 @@ from portvakt.methods.webauthn.metadata import Metadata, MetadataError, load
 from portvakt.methods.webauthn.settings import DEFAULTS, WebAuthnSettings
 
 TRANSPORTS = {t.value for t in AuthenticatorTransport}
+HANDLE_BYTES = 32
 
 
 def b64(data: bytes) -> str:
@@ -79,6 +81,7 @@ class WebAuthnMethod(MethodDefaults):
         strength=Strength.PHISHING_RESISTANT,
         amr=("hwk", "mfa"),
         enroll_fields=("label",),
+        first_step=True,
     )
     settings_model: ClassVar[type[BaseModel] | None] = WebAuthnSettings
     metadata: Metadata | None = None
@@ -112,10 +115,34 @@ class WebAuthnMethod(MethodDefaults):
         return UserVerificationRequirement(self.conf.user_verification)
 
     def user_handle(self, ctx: Context, user_id: int) -> bytes:
-        """A stable, opaque handle for the person (never their username or id)."""
-        return bytes.fromhex(ctx.box.keyed_hash(str(user_id).encode(), purpose="webauthn-user"))[
-            :32
-        ]
+        """The person's handle on their keys: their numeric id (8 bytes) and a MAC of it under
+        the server's hash key (24 bytes): never their username; a passkey's answer names the
+        person by it, and only this server can make one that checks."""
+        mac = ctx.box.keyed_hash(str(user_id).encode(), purpose="webauthn-user")
+        return user_id.to_bytes(8, "big") + bytes.fromhex(mac)[:24]
+
+    def identify(self, ctx: Context, resp: FactorResponse) -> int | None:
+        """The person a passkey's answer names by its user handle, if the handle checks."""
+        handle = ((resp.payload or {}).get("response") or {}).get("userHandle")
+        try:
+            raw = unb64(handle) if isinstance(handle, str) else b""
+        except ValueError:
+            return None
+        if len(raw) != HANDLE_BYTES:
+            return None
+        user_id = int.from_bytes(raw[:8], "big")
+        return user_id if hmac.compare_digest(raw, self.user_handle(ctx, user_id)) else None
+
+    def first_step_options(self, ctx: Context, challenge: bytes) -> Mapping[str, Any]:
+        """Request options for anyone: no credential named (the browser offers the passkeys it
+        has for this RP ID, in the username field's autofill), user verification required."""
+        options = generate_authentication_options(
+            rp_id=self.rp_id(ctx),
+            challenge=challenge,
+            timeout=self.conf.challenge_seconds * 1000,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+        return {"options": json.loads(options_to_json(options)), "autocomplete": "webauthn"}
 
     # -- adding a key ----------------------------------------------------------------------------
 
@@ -244,7 +271,9 @@ class WebAuthnMethod(MethodDefaults):
                 expected_origin=self.origin(ctx),
                 credential_public_key=unb64(str(cred.params.get("public_key", ""))),
                 credential_current_sign_count=0,  # compared below, after the signature
-                require_user_verification=self.conf.user_verification == "required",
+                require_user_verification=(
+                    self.conf.user_verification == "required" or bool(challenge.data.get("uv"))
+                ),
             )
         except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
             return Verdict(ok=False, reason="assertion_invalid", details=_why(exc))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portvakt.store.models.base import Base, UtcDateTime
@@ -44,6 +45,8 @@ class WebSession(Base):
     # what the session may do: ``full``, or ``enrollment`` (only add a method: a sign-in with
     # a kind whose ``Capabilities.grants`` says so, such as a temporary access pass)
     scope: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
+    # the sign-in began with the password (False: a passkey stood for it: core.passwordless)
+    password: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
 

@@ -22,6 +22,7 @@ class SessionRow:
     method: str | None
     remembered: bool
     scope: str = "full"  # or "enrollment": the session may only add a method
+    password: bool = True  # the sign-in began with the password (not a passkey)
 
 
 def add(s: Session, row: SessionRow, *, ip: str | None, user_agent: str | None) -> None:
@@ -35,6 +36,7 @@ def add(s: Session, row: SessionRow, *, ip: str | None, user_agent: str | None) 
             method=row.method,
             remembered=row.remembered,
             scope=row.scope,
+            password=row.password,
             ip=ip,
             user_agent=user_agent,
         )
@@ -54,6 +56,7 @@ def get(s: Session, session_id: str) -> SessionRow | None:
         method=row.method,
         remembered=row.remembered,
         scope=row.scope,
+        password=row.password,
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from portvakt.core import challenged, signin
+from portvakt.core import challenged, passwordless, signin
 from portvakt.core import sessions as core_sessions
 from portvakt.domain import SignInStage
 from portvakt.errors import Denied, NotFound, Throttled
@@ -64,7 +64,8 @@ def signin_form(w: W) -> Response:
     hint = (query.get("login_hint") or "")[:128]
     request = w.waiting()
     app = request.client.name if request is not None else None
-    return w.page("signin.html", username=hint or None, app_name=app)
+    first = passwordless.offer(w.rt.core, w.ctx)
+    return w.page("signin.html", username=hint or None, app_name=app, first=first)
 
 
 @router.post("/signin")

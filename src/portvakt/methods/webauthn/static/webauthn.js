@@ -38,7 +38,7 @@
     return o;
   }
 
-  function request(options) {
+  function requestOptions(options) {
     if (window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON) {
       return PublicKeyCredential.parseRequestOptionsFromJSON(options);
     }
@@ -67,7 +67,9 @@
     };
   }
 
-  function run(form) {
+  var pending = null; // the conditional (autofill) request, aborted before a modal one
+
+  function run(form, mediation) {
     var status = document.getElementById("ceremony-status");
     var button = form.querySelector("button[type=submit]");
     var options = JSON.parse(document.getElementById(form.dataset.options).textContent);
@@ -75,23 +77,45 @@
       if (status) { status.textContent = form.dataset.failed; }
       return;
     }
-    if (button) { button.disabled = true; }
+    if (pending) { pending.abort(); pending = null; }
+    var request = { publicKey: form.dataset.ceremony === "create" ? creation(options) : requestOptions(options) };
+    if (mediation) {
+      pending = new AbortController();
+      request.mediation = mediation;
+      request.signal = pending.signal;
+    } else if (button) {
+      button.disabled = true;
+    }
     var ceremony = form.dataset.ceremony === "create"
-      ? navigator.credentials.create({ publicKey: creation(options) })
-      : navigator.credentials.get({ publicKey: request(options) });
+      ? navigator.credentials.create(request)
+      : navigator.credentials.get(request);
     ceremony.then(function (cred) {
+      if (!cred) { return; }
       form.elements.payload.value = JSON.stringify(asJSON(cred));
       form.submit();
-    }).catch(function () {
-      if (status) { status.textContent = form.dataset.failed; }
-      if (button) { button.disabled = false; button.focus(); }
+    }).catch(function (err) {
+      if (mediation && err && err.name === "AbortError") { return; } // replaced by a click
+      if (status && !mediation) { status.textContent = form.dataset.failed; }
+      if (button) { button.disabled = false; if (!mediation) { button.focus(); } }
     });
   }
 
   document.querySelectorAll("form[data-ceremony]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
-      if (!form.elements.payload.value) { event.preventDefault(); run(form); }
+      if (!form.elements.payload.value) { event.preventDefault(); run(form, null); }
     });
-    if (form.dataset.auto === "1") { run(form); }
+    if (form.dataset.ceremony === "conditional") {
+      var button = form.querySelector("button[type=submit]");
+      if (!window.PublicKeyCredential) { return; }
+      if (button) { button.hidden = false; }
+      var available = PublicKeyCredential.isConditionalMediationAvailable;
+      if (available) {
+        available.call(PublicKeyCredential).then(function (yes) {
+          if (yes) { run(form, "conditional"); }
+        });
+      }
+      return;
+    }
+    if (form.dataset.auto === "1") { run(form, null); }
   });
 })();
