@@ -1,8 +1,8 @@
 """Passwordless sign-in with a passkey in a real Chromium against a real ``portvakt serve`` with
 ``PORTVAKT_PASSWORDLESS=true``: the sign-in page keeps the password form, marks the username
 field for passkey autofill (conditional mediation) and shows "Sign in with a passkey"; a passkey
-added on Security info then signs the person in without their password. Every page visited
-passes axe-core and fits 390 px."""
+added on Security info then signs the person in without their password, by the button and by
+autofill as the page opens. Every page visited passes axe-core and fits 390 px."""
 
 from __future__ import annotations
 
@@ -72,3 +72,10 @@ def test_a_passkey_signs_in_without_the_password(
     expect(page).to_have_url(f"{base}/account")
     a11y.check(page)
     expect(page.locator("table.signins tr.signin").first).to_contain_text("Security key or passkey")
+
+    # Autofill: the conditional request started as the page opened; choosing the passkey
+    # (the virtual authenticator picks it by itself) signs in with no click at all.
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page).to_have_url(f"{base}/account", timeout=8000)
+    passkey_rows = page.locator("table.signins tr.signin", has_text="Security key or passkey")
+    expect(passkey_rows).to_have_count(2)  # the button's sign-in, then autofill's
