@@ -192,3 +192,27 @@ def test_a_totp_cards_drift_is_stored_with_its_counter(
     with runtime.core.store.read() as s:
         (cred,) = credentials.for_user(s, alice.id)
     assert (cred.counter, cred.params["drift"]) == (now + 3, 2)
+
+
+def test_a_token_whose_method_was_deleted_keeps_its_replay_state(
+    runtime: Runtime, alice: UserRef
+) -> None:
+    """Deleted on Security info (or the person removed), a token goes back to the inventory
+    with the counter it reached: codes used while it was held never claim it again."""
+    from portvakt.core import enrollment
+
+    _import(runtime, "csv", OATH_CSV)
+    _assign(runtime, "fob-1", alice)
+    assert _check(runtime, alice, hotp(0)).ok
+    assert _check(runtime, alice, hotp(1)).ok
+    held = tokens.find(runtime.core, "fob-1")
+    assert held.credential_id is not None
+    ctx = runtime.context(Door.WEB)
+    enrollment.reset_all(runtime.core, ctx, user_id=alice.id)  # the helpdesk's reset
+    back = tokens.find(runtime.core, "fob-1")
+    assert back.credential_id is None and back.counter == 1
+    with pytest.raises(Denied):
+        tokenclaim.claim(
+            runtime.core, ctx, user_id=alice.id, serial="fob-1", codes=[hotp(0), hotp(1)]
+        )
+    tokenclaim.claim(runtime.core, ctx, user_id=alice.id, serial="fob-1", codes=[hotp(2), hotp(3)])

@@ -135,7 +135,9 @@ def test_enrolment_sends_a_code_to_the_typed_number(ctx: Context) -> None:
     assert step.secret == code.encode()
     assert {b.name for b in step.budgets} == {
         "number",
+        "person_quarter",
         "person",
+        "prefix",
         "person_day",
         "service",
         "address",
@@ -300,3 +302,14 @@ def test_the_validate_api_spends_no_address_budget(ctx: Context) -> None:
     api = replace(ctx, door=Door.API)  # the address is the integration's, shared by many
     issued = sms().challenge(api, ChallengeRequest("tx", USER, (cred(),), Purpose.API))
     assert "address" not in {b.name for b in issued.budgets}
+
+
+def test_a_person_gets_three_codes_in_15_minutes_and_a_range_is_budgeted(ctx: Context) -> None:
+    """SECURITY.md OOB-03: at most 3 sends per 15 minutes per person (configurable), and a
+    budget per destination prefix against SMS pumping."""
+    from portvakt.methods.sms.method import prefix_of
+
+    budgets = {b.name: b for b in sms().begin_enrollment(ctx, USER, {"phone": "91234567"}).budgets}
+    assert budgets["person_quarter"].limit == 3 and budgets["person_quarter"].seconds == 900
+    assert budgets["prefix"].key == "sms-prefix:+47912"
+    assert prefix_of("+4791234567") == prefix_of("+4791299999") != prefix_of("+4792234567")

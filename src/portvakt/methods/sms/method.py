@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import phonenumbers
 from pydantic import BaseModel
 
 from portvakt.context import Context
@@ -42,7 +43,8 @@ from portvakt.methods.sms.settings import DEFAULTS, SmsSettings
 
 DIGITS = 6
 CHANNEL = "sms"  # the delivery channel (channels/sms)
-HOUR, DAY = 3600, 86400
+QUARTER, HOUR, DAY = 900, 3600, 86400
+PREFIX = 3  # national digits after the country code that name a number range (SMS pumping)
 
 
 def new_code() -> str:
@@ -208,7 +210,11 @@ class SmsMethod(MethodDefaults):
         hashed = ctx.box.keyed_hash(number.encode(), purpose="sms-budget")[:32]
         budgets = [
             SendBudget("number", f"sms-number:{hashed}", conf.per_number_hour, HOUR),
+            SendBudget(
+                "person_quarter", f"sms-person-15:{user_id}", conf.per_person_quarter, QUARTER
+            ),
             SendBudget("person", f"sms-person:{user_id}", conf.per_person_hour, HOUR),
+            SendBudget("prefix", f"sms-prefix:{prefix_of(number)}", conf.per_prefix_hour, HOUR),
             SendBudget("person_day", f"sms-person-day:{user_id}", conf.per_person_day, DAY),
             SendBudget("service", "sms-service", conf.per_service_hour, HOUR),
         ]
@@ -216,6 +222,14 @@ class SmsMethod(MethodDefaults):
             key = f"sms-address:{ctx.ip}"
             budgets.append(SendBudget("address", key, conf.per_address_hour, HOUR))
         return tuple(budgets)
+
+
+def prefix_of(number: str) -> str:
+    """The number range an E.164 number is in: its country code and the next digits (premium
+    and pumped numbers come in ranges)."""
+    parsed = phonenumbers.parse(number)
+    national = str(parsed.national_number)
+    return f"+{parsed.country_code}{national[:PREFIX]}"
 
 
 def pick(credentials: Sequence[CredentialView]) -> CredentialView | None:

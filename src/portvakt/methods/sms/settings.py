@@ -20,9 +20,15 @@ class SmsSettings(BaseModel):
     code_seconds: int = Field(300, ge=60, le=600, description="How long a code works")
     max_attempts: int = Field(5, ge=1, le=10, description="Wrong tries before a code ends")
     resend_seconds: int = Field(30, ge=0, le=600, description="Wait before a new code")
+    per_person_quarter: int = Field(
+        3, ge=1, le=100, description="Codes a person gets in 15 minutes (SECURITY.md OOB-03)"
+    )
     per_person_hour: int = Field(5, ge=1, le=100, description="Codes a person gets an hour")
     per_person_day: int = Field(10, ge=1, le=1000, description="Codes a person gets a day")
     per_number_hour: int = Field(5, ge=1, le=100, description="Codes one number gets an hour")
+    per_prefix_hour: int = Field(
+        50, ge=1, le=100_000, description="Codes to one number range (country code + 3 digits)"
+    )
     per_address_hour: int = Field(20, ge=1, le=10_000, description="Codes asked from one IP")
     per_service_hour: int = Field(1000, ge=1, le=1_000_000, description="Codes sent in all")
 

@@ -8,7 +8,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from portvakt.domain import CredentialState, CredentialView
-from portvakt.store.models import Credential
+from portvakt.store.models import Credential, HardwareToken
 from portvakt.store.prepared import Prepared
 from portvakt.store.repos.factors import SealedCredential
 
@@ -125,8 +125,38 @@ def activate(  # noqa: PLR0913 - keyword-only: what the verdict changes
     session.flush()
 
 
+_tokens = cast(Table, HardwareToken.__table__)
+
+
+def of_person(user_id: int) -> Any:
+    """The condition "a credential of ``user_id``", for ``give_back_tokens``."""
+    return _table.c.user_id == user_id
+
+
+def give_back_tokens(session: Session, where: Any) -> None:
+    """Before credentials matching ``where`` go: each one handed out from the token inventory
+    gives its token the replay state it reached (counter, drift), so that no code used while
+    it was held works again when the token is claimed or assigned anew."""
+    held = select(_table.c.id).where(where)
+    counter = select(_table.c.counter).where(_table.c.id == _tokens.c.credential_id)
+    params = select(_table.c.params).where(_table.c.id == _tokens.c.credential_id)
+    session.execute(
+        update(_tokens)
+        .where(_tokens.c.credential_id.in_(held))
+        .values(counter=counter.scalar_subquery(), params=params.scalar_subquery())
+        .execution_options(synchronize_session=False)
+    )
+
+
 def remove_others(session: Session, user_id: int, kind: str, *, keep: int) -> int:
     """Delete the person's other active credentials of ``kind``; how many there were."""
+    give_back_tokens(
+        session,
+        (_table.c.user_id == user_id)
+        & (_table.c.kind == kind)
+        & (_table.c.id != keep)
+        & (_table.c.state == CredentialState.ACTIVE.value),
+    )
     result = session.execute(
         delete(_table).where(
             _table.c.user_id == user_id,
@@ -152,11 +182,13 @@ def make_default(session: Session, user_id: int, credential_id: int) -> None:
 
 
 def remove(session: Session, credential_id: int) -> None:
+    give_back_tokens(session, _table.c.id == credential_id)
     session.execute(delete(_table).where(_table.c.id == credential_id))
 
 
 def remove_all(session: Session, user_id: int) -> int:
     """Delete every credential of a person; how many there were."""
+    give_back_tokens(session, of_person(user_id))
     result = session.execute(delete(_table).where(_table.c.user_id == user_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

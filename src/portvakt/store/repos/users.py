@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from portvakt.domain import FactorLock, UserAccount, UserRef
 from portvakt.store.errors import Duplicate
 from portvakt.store.models import User
+from portvakt.store.repos import credentials
 
 
 def to_ref(row: User) -> UserRef:
@@ -140,7 +141,9 @@ def rehash(session: Session, user_id: int, password_hash: str) -> None:
 
 
 def remove(session: Session, user_id: int) -> None:
-    """Delete the person; the database deletes what is theirs (``ON DELETE CASCADE``)."""
+    """Delete the person; the database deletes what is theirs (``ON DELETE CASCADE``), after
+    the hardware tokens they held take back their replay state."""
+    credentials.give_back_tokens(session, credentials.of_person(user_id))
     session.execute(delete(User).where(User.id == user_id))
 
 
