@@ -84,7 +84,9 @@ QUIET_S = 3.0  # no new message for this long: the queue has drained
 # Settings changed for the benchmark (printed with the results).
 BUDGETS = {
     "PORTVAKT_METHODS__SMS__PER_NUMBER_HOUR": "100",  # the maxima the settings allow
+    "PORTVAKT_METHODS__SMS__PER_PERSON_QUARTER": "100",
     "PORTVAKT_METHODS__SMS__PER_PERSON_HOUR": "100",
+    "PORTVAKT_METHODS__SMS__PER_PREFIX_HOUR": "100000",  # every bench phone is in one range
     "PORTVAKT_METHODS__SMS__PER_PERSON_DAY": "1000",
     "PORTVAKT_METHODS__SMS__PER_ADDRESS_HOUR": "10000",  # setup: every phone from 127.0.0.1
     "PORTVAKT_METHODS__SMS__PER_SERVICE_HOUR": "1000000",

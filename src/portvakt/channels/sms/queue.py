@@ -60,7 +60,8 @@ class TextQueue:
         return True
 
     def close(self, timeout: float = 5.0) -> None:
-        """Send what is queued (for up to ``timeout`` seconds), then stop the worker."""
+        """Send what is queued (for up to ``timeout`` seconds), stop the worker, and let the
+        gateways close their connections."""
         worker = self._worker
         if worker is not None and worker.is_alive():
             try:
@@ -69,6 +70,10 @@ class TextQueue:
                 log.error("text message worker still busy at shutdown; queued texts are lost")
                 return
             worker.join(timeout=timeout)
+        for gateway in self.gateways:
+            closing = getattr(gateway, "close", None)
+            if callable(closing):
+                closing()
 
     def _ensure_worker(self) -> None:
         with self._start:
