@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-UP, UV, AT = 0x01, 0x04, 0x40
+UP, UV, BE, AT = 0x01, 0x04, 0x08, 0x40
 FIDO_AAGUID_OID = x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4")
 
 
@@ -152,10 +152,11 @@ class SoftKey:
             data += self.credential_id + self.cose()
         return data
 
-    def _client_data(self, kind: str, challenge: str, origin: str | None) -> bytes:
-        return json.dumps(
-            {"type": kind, "challenge": challenge, "origin": origin or self.origin}
-        ).encode()
+    def _client_data(
+        self, kind: str, challenge: str, origin: str | None, extra: dict[str, Any] | None = None
+    ) -> bytes:
+        data = {"type": kind, "challenge": challenge, "origin": origin or self.origin}
+        return json.dumps({**data, **(extra or {})}).encode()
 
     def register(
         self,
@@ -167,11 +168,12 @@ class SoftKey:
         origin: str | None = None,
         rp_id: str | None = None,
         uv: bool = True,
+        client_data: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``navigator.credentials.create``: fmt ``none``, ``self`` (packed self-attestation) or
         ``packed`` (signed by ``vendor``'s attestation key, with its certificate)."""
         self.user_handle = unb64(options["user"]["id"])
-        client = self._client_data("webauthn.create", options["challenge"], origin)
+        client = self._client_data("webauthn.create", options["challenge"], origin, client_data)
         flags = UP | AT | (UV if uv else 0)
         auth = self._auth_data(rp_id=rp_id, flags=flags, count=0, attested=True)
         signed = auth + hashlib.sha256(client).digest()
@@ -211,6 +213,9 @@ class SoftKey:
         uv: bool = True,
         challenge: str | None = None,
         handle: bytes | None = None,
+        force_handle: bool = False,
+        client_data: dict[str, Any] | None = None,
+        backup_eligible: bool = False,
     ) -> dict[str, Any]:
         """``navigator.credentials.get``; the sign count moves on by one unless given. Asked
         without naming a credential (a passkey), it names its person by the user handle."""
@@ -218,9 +223,14 @@ class SoftKey:
             if self.counts:
                 self.count += 1
             count = self.count
-        client = self._client_data("webauthn.get", challenge or options["challenge"], origin)
+        client = self._client_data(
+            "webauthn.get", challenge or options["challenge"], origin, client_data
+        )
         auth = self._auth_data(
-            rp_id=rp_id, flags=UP | (UV if uv else 0), count=count, attested=False
+            rp_id=rp_id,
+            flags=UP | (UV if uv else 0) | (BE if backup_eligible else 0),
+            count=count,
+            attested=False,
         )
         signature = self.key.sign(auth + hashlib.sha256(client).digest(), ec.ECDSA(hashes.SHA256()))
         response = {
@@ -229,7 +239,7 @@ class SoftKey:
             "signature": b64(signature),
         }
         named = self.user_handle if handle is None else handle
-        if not options.get("allowCredentials") and named:
+        if (force_handle or not options.get("allowCredentials")) and named:
             response["userHandle"] = b64(named)
         return {
             "id": self.id,

@@ -7,7 +7,7 @@ A new credential is ``pending`` until the person proves it works with one valid 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -177,6 +177,13 @@ def confirm_in(  # noqa: PLR0913 - keyword-only, as ``confirm``
             return Confirmed(None, Denied("wrong_code"))
         response = FactorResponse(code=cleaned)
     verdict = method.finish_enrollment(ctx, open_sealed(ctx, found), response)
+    taken = (
+        verdict.ok
+        and verdict.unique is not None
+        and credentials.param_taken(s, view.kind, *verdict.unique, but=view.id)
+    )
+    if taken:
+        verdict = replace(verdict, ok=False, reason="already_registered")
     if not verdict.ok:
         record(
             s,
@@ -188,7 +195,8 @@ def confirm_in(  # noqa: PLR0913 - keyword-only, as ``confirm``
             credential_id=view.id,
             details={"enrolling": True, "reason": verdict.reason, **dict(verdict.details or {})},
         )
-        return Confirmed(None, Denied("wrong_answer" if payload is not None else "wrong_code"))
+        shown = "wrong_answer" if payload is not None else "wrong_code"
+        return Confirmed(None, Denied("already_registered" if taken else shown))
     counter = verdict.counter.value if verdict.counter else None
     credentials.activate(
         s,

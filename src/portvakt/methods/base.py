@@ -200,6 +200,9 @@ class Verdict:
     details: Mapping[str, Any] | None = None  # for the audit row
     # the challenge's new server-side data (a wrong code counted while it stays pending)
     challenge_data: Mapping[str, Any] | None = None
+    # (from ``finish_enrollment``) a param no other active credential of the kind may hold: a
+    # WebAuthn credential id is registered to one person only
+    unique: tuple[str, str] | None = None
 
     @property
     def challenge_state(self) -> ChallengeState:

@@ -55,6 +55,7 @@ ERRORS: dict[str, str] = {
         "That passkey could not sign you in. Sign in with your username and password instead."
     ),
     "passkey_expired": N_("The sign-in page was open too long. Try the passkey again."),
+    "already_registered": N_("That key is already registered. Use another one."),
     "answer_format": N_("That answer could not be read. Try again or sign in another way."),
     "wrong_answer": N_("That didn't work. Try again or sign in another way."),
     "unknown_credential": N_(

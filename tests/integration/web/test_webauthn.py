@@ -255,3 +255,45 @@ def test_the_answer_door_refuses_what_it_cannot_take(
     client.cookies.clear()
     expired = client.post(action, data={"payload": "{}", "csrf_token": flows.token(client)})
     assert expired.status_code == 410
+
+
+def test_relying_party_checks_py_webauthn_leaves_to_us(
+    client: TestClient, runtime: Runtime, clock: FakeClock
+) -> None:
+    """SECURITY.md WA-03 (a ceremony framed by another site), WA-04 (the backup-eligible flag
+    does not change), WA-06 (a user handle names this person), WA-07 (one credential id, one
+    person)."""
+    signed_in(client, clock)
+    key = SoftKey()
+    framed = add_key_with(client, key, client_data={"crossOrigin": True})
+    assert framed.status_code == 401
+    assert (
+        add_key_with(client, key, client_data={"topOrigin": "https://evil.example"}).status_code
+        == 401
+    )
+    assert add_key(client, key).url.path == "/account"
+    for extra in ({"crossOrigin": True}, {"topOrigin": "https://evil.example"}):
+        page = start_signin(client)
+        bad = key.assertion(options_on(page.text), client_data=extra)
+        assert answer(client, page, bad).status_code in {401, 409}
+    page = start_signin(client)
+    other = key.assertion(options_on(page.text), handle=b"\x00" * 32, force_handle=True)
+    assert answer(client, page, other).status_code in {401, 409}
+    page = start_signin(client)
+    synced = key.assertion(options_on(page.text), backup_eligible=True)
+    assert answer(client, page, synced).status_code in {401, 409}
+    with runtime.core.store.read() as s:
+        reasons = [
+            (e.details or {}).get("reason")
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.event == "factor.failed"))
+        ]
+    assert {"cross_origin", "user_handle_mismatch", "backup_eligibility_changed"} <= set(reasons)
+    page = start_signin(client)
+    assert answer(client, page, key.assertion(options_on(page.text))).url.path == "/account"
+    # the same credential, registered again (here by the same person: any person is refused)
+    again = add_key(client, key, label="Copy")
+    assert again.status_code == 401 and "already registered" in again.text
+
+
+def add_key_with(client: TestClient, key: SoftKey, **how: Any) -> Any:
+    return add_key(client, key, **how)

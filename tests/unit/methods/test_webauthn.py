@@ -302,3 +302,12 @@ def test_a_passkey_names_its_person_by_a_handle_only_this_server_makes(ctx: Cont
 def _named(handle: bytes) -> FactorResponse:
     text = base64.urlsafe_b64encode(handle).rstrip(b"=").decode()
     return FactorResponse(payload={"response": {"userHandle": text}})
+
+
+def test_a_credential_id_over_1023_bytes_is_refused(ctx: Context) -> None:
+    method = configured()
+    key = SoftKey(origin=SERVER, rp_id="mfa.example.org", credential_id=b"k" * 1024)
+    assert register(method, ctx, key).reason == "registration_invalid"
+    short = SoftKey(origin=SERVER, rp_id="mfa.example.org", credential_id=b"k" * 1023)
+    verdict = register(method, ctx, short)
+    assert verdict.ok and verdict.unique == ("credential_id", short.id)

@@ -24,6 +24,7 @@ from webauthn.helpers.structs import (
     AuthenticatorTransport,
 )
 
+from portvakt.methods.webauthn.checks import MAX_CREDENTIAL_ID
 from portvakt.methods.webauthn.metadata import Metadata
 from portvakt.methods.webauthn.settings import WebAuthnSettings
 
@@ -101,6 +102,8 @@ def verify(
         require_user_verification=require_uv,
         pem_root_certs_bytes_by_fmt={parsed.fmt: roots} if roots else None,
     )
+    if len(checked.credential_id) > MAX_CREDENTIAL_ID:
+        raise InvalidRegistrationResponse("the credential id is longer than 1,023 bytes")
     if has_chain and not _same_model(chain[0], data.aaguid if data else b""):
         raise InvalidRegistrationResponse("the attestation certificate names another AAGUID")
     transports = payload.get("response", {}).get("transports", [])

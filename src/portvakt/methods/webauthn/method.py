@@ -18,7 +18,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -56,7 +56,7 @@ from portvakt.methods.base import (
     Strength,
     Verdict,
 )
-from portvakt.methods.webauthn import attestation
+from portvakt.methods.webauthn import attestation, checks
 from portvakt.methods.webauthn.metadata import Metadata, MetadataError, load
 from portvakt.methods.webauthn.settings import DEFAULTS, WebAuthnSettings
 
@@ -182,10 +182,12 @@ class WebAuthnMethod(MethodDefaults):
     def finish_enrollment(
         self, ctx: Context, cred: CredentialView, resp: FactorResponse
     ) -> Verdict:
-        if resp.payload is None or not _fresh(ctx, cred.params.get("expires")):
+        if resp.payload is None or not checks.fresh(ctx, cred.params.get("expires")):
             return Verdict(
                 ok=False, reason="expired" if resp.payload is not None else "answer_format"
             )
+        if checks.framed(resp.payload):
+            return Verdict(ok=False, reason="cross_origin")
         try:
             found = attestation.verify(
                 payload=resp.payload,
@@ -196,7 +198,7 @@ class WebAuthnMethod(MethodDefaults):
                 metadata=self.metadata,
             )
         except WebAuthnException as exc:
-            return Verdict(ok=False, reason="registration_invalid", details=_why(exc))
+            return Verdict(ok=False, reason="registration_invalid", details=checks.why(exc))
         refusal = attestation.refusal(found, self.conf, self.metadata)
         if refusal is not None:
             return Verdict(ok=False, reason=refusal, details={"aaguid": found.aaguid})
@@ -204,6 +206,7 @@ class WebAuthnMethod(MethodDefaults):
             ok=True,
             counter=Counter(found.sign_count, CounterRule.SIGN_COUNT),
             params=found.params(),
+            unique=("credential_id", found.credential_id),
         )
 
     # -- signing in --------------------------------------------------------------------------------
@@ -263,6 +266,9 @@ class WebAuthnMethod(MethodDefaults):
     ) -> Verdict:
         if challenge is None or resp.payload is None:
             return Verdict(ok=False, reason="answer_format", challenge=ChallengeState.PENDING)
+        early = self._refusal(ctx, cred, resp.payload)
+        if early is not None:
+            return early
         try:
             checked = verify_authentication_response(
                 credential=dict(resp.payload),
@@ -276,28 +282,19 @@ class WebAuthnMethod(MethodDefaults):
                 ),
             )
         except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
-            return Verdict(ok=False, reason="assertion_invalid", details=_why(exc))
-        stored = cred.counter or 0
-        received = checked.new_sign_count
-        if stored > 0 and received <= stored:
-            return Verdict(
-                ok=False,
-                reason="sign_count_regressed",
-                details={"stored": stored, "received": received},
-                params={**cred.params, "flagged": "sign_count_regressed"},
-            )
-        return Verdict(ok=True, counter=Counter(received, CounterRule.SIGN_COUNT))
+            return Verdict(ok=False, reason="assertion_invalid", details=checks.why(exc))
+        return checks.counted(cred, checked)
+
+    def _refusal(
+        self, ctx: Context, cred: CredentialView, payload: Mapping[str, Any]
+    ) -> Verdict | None:
+        """Checks py_webauthn leaves to the relying party, before the signature's."""
+        if checks.framed(payload):
+            return Verdict(ok=False, reason="cross_origin")
+        handle = checks.user_handle(payload)
+        if handle is not None and handle != self.user_handle(ctx, cred.user_id):
+            return Verdict(ok=False, reason="user_handle_mismatch")
+        return None
 
     def normalise_response(self, raw: str) -> str | None:
         return None  # nothing is typed
-
-
-def _fresh(ctx: Context, expires: object) -> bool:
-    try:
-        return isinstance(expires, str) and ctx.now() < datetime.fromisoformat(expires)
-    except ValueError:
-        return False
-
-
-def _why(exc: Exception) -> dict[str, str]:
-    return {"error": type(exc).__name__, "detail": str(exc)[:160]}

@@ -148,6 +148,18 @@ def give_back_tokens(session: Session, where: Any) -> None:
     )
 
 
+def param_taken(session: Session, kind: str, name: str, value: str, *, but: int) -> bool:
+    """Whether an active credential of ``kind`` other than ``but`` holds ``value`` in
+    ``params[name]`` (registration is rare: the JSON is read, not indexed)."""
+    query = select(_table.c.id).where(
+        _table.c.kind == kind,
+        _table.c.id != but,
+        _table.c.state == CredentialState.ACTIVE.value,
+        Credential.params[name].as_string() == value,
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
 def remove_others(session: Session, user_id: int, kind: str, *, keep: int) -> int:
     """Delete the person's other active credentials of ``kind``; how many there were."""
     give_back_tokens(
