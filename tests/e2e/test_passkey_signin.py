@@ -79,3 +79,16 @@ def test_a_passkey_signs_in_without_the_password(
     expect(page).to_have_url(f"{base}/account", timeout=8000)
     passkey_rows = page.locator("table.signins tr.signin", has_text="Security key or passkey")
     expect(passkey_rows).to_have_count(2)  # the button's sign-in, then autofill's
+
+    # The new pages in Norwegian Bokmål: a key's start page, and the sign-in page's offer.
+    page.get_by_role("link", name="Norsk bokmål").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nb")
+    page.goto(f"{base}/account/methods/add/webauthn")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Legg til en sikkerhetsnøkkel eller passnøkkel"
+    )
+    a11y.check(page)
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": key, "isUserVerified": False})
+    page.goto(f"{base}/signin?login=1")
+    expect(page.get_by_role("button", name="Logg på med en passnøkkel")).to_be_visible()
+    a11y.check(page)
